@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// A message channel over a `Transport`: encodes Raft messages into frames (segmenting those
+// larger than one frame), sends them in bursts, and on the receive side checks, reassembles and
+// decodes frames back into messages. Bad frames and undecodable messages are counted by reason in
+// `ChannelStats` and dropped.
+//
+// Threading: `send` and `poll` may run on two different threads (send stage and receive stage)
+// provided the transport allows it (udp does); each side keeps its own buffers and counters.
+// No allocation in steady state beyond the messages handed out.
+
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "consensus/message.h"
+#include "dataplane/frame.h"
+#include "dataplane/transport.h"
+
+namespace rlog::dataplane {
+
+struct ChannelOptions {
+    uint32_t cluster_id = 0;
+    NodeId self;
+    // Messages being reassembled at once (per channel); the oldest is dropped beyond this.
+    size_t reassembly_slots_max = 64;
+    // Largest message accepted; longer ones are counted (kLong) and dropped.
+    size_t message_bytes_max = 64 << 20;
+};
+
+struct ChannelStats {
+    uint64_t messages_sent = 0;
+    uint64_t messages_received = 0;
+    uint64_t segments_sent = 0;
+    uint64_t frames_dropped[static_cast<size_t>(FrameError::kCount_)] = {};
+    uint64_t messages_undecodable = 0;  // Reassembled payload failed decode_message.
+    uint64_t reassembly_dropped = 0;    // Incomplete messages evicted (a segment was lost).
+    uint64_t duplicate_segments = 0;
+    uint64_t send_dropped = 0;  // Frames the transport did not accept.
+};
+
+class MessageChannel {
+  public:
+    // `transport` must outlive the channel.
+    MessageChannel(Transport* transport, ChannelOptions options);
+    ~MessageChannel();
+
+    // Encodes and sends every message (to msg.to). Frames the transport refuses are counted as
+    // send_dropped; Raft's retransmission covers them.
+    void send(std::span<const consensus::Message> messages) noexcept;
+
+    // Polls one burst of frames and appends every completed, decoded message to `out`. Returns
+    // the number appended.
+    size_t poll(std::vector<consensus::Message>* out) noexcept;
+
+    // Counters; the send-side and receive-side fields are written by their own threads.
+    const ChannelStats& stats() const noexcept;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rlog::dataplane
