@@ -41,7 +41,10 @@ struct ChannelStats {
     uint64_t messages_undecodable = 0;  // Reassembled payload failed decode_message.
     uint64_t reassembly_dropped = 0;    // Incomplete messages evicted (a segment was lost).
     uint64_t duplicate_segments = 0;
-    uint64_t send_dropped = 0;  // Frames the transport did not accept.
+    uint64_t send_dropped = 0;        // Frames the transport did not send (refused or buffer full).
+    uint64_t messages_too_large = 0;  // Send side: encoded size > message_bytes_max, or more
+                                      // than kSegmentsMax segments; not sent.
+    uint64_t reassembly_pending = 0;  // Receive side gauge: incomplete messages held now.
 };
 
 class MessageChannel {
@@ -50,13 +53,25 @@ class MessageChannel {
     MessageChannel(Transport* transport, ChannelOptions options);
     ~MessageChannel();
 
-    // Encodes and sends every message (to msg.to). Frames the transport refuses are counted as
-    // send_dropped; Raft's retransmission covers them.
+    // Encodes and sends every message (to msg.to, from options.self). A message longer than one
+    // frame is split into segments of mtu_bytes - kFrameHeaderBytes; the frames of many messages
+    // are collected and handed to the transport in bursts. Each message gets the next message_id
+    // of this sender (starting from a clock value, so a restarted sender does not reuse recent
+    // ids). Frames the transport does not send are counted as send_dropped; Raft's
+    // retransmission covers them. Never blocks.
     void send(std::span<const consensus::Message> messages) noexcept;
 
     // Polls one burst of frames and appends every completed, decoded message to `out`. Returns
-    // the number appended.
+    // the number appended. Frames that fail decode_frame, belong to another cluster, are
+    // addressed to another node, are not kRaft, or announce a message longer than
+    // message_bytes_max are counted in frames_dropped by reason. A multi-segment message is
+    // reassembled in one of reassembly_slots_max slots keyed by (sender, message_id); a repeated
+    // segment (also of a message completed recently) counts as duplicate_segments; when all
+    // slots are busy the oldest incomplete message is evicted (reassembly_dropped).
     size_t poll(std::vector<consensus::Message>* out) noexcept;
+
+    // Parks until the transport may have a frame or `timeout_us` passes.
+    void wait_readable(uint64_t timeout_us) noexcept;
 
     // Counters; the send-side and receive-side fields are written by their own threads.
     const ChannelStats& stats() const noexcept;

@@ -66,6 +66,7 @@ enum class FrameError : uint8_t {
     kBadSegment,  // segment_index >= segment_count, count 0, or lengths inconsistent.
     kForeignCluster,
     kWrongReceiver,
+    kBadReserved,  // A reserved field is not zero (bytes 44..47 are outside the CRC).
     kCount_,
 };
 
@@ -76,10 +77,30 @@ size_t encode_frame(const FrameHeader& header,
                     std::span<uint8_t> out) noexcept;
 
 // Parses and checks one frame. On success fills `header` and `payload` (a view into `frame`).
+// Checks, in order: length >= header (kShort), magic, version, kind, reserved fields, the
+// header's payload_length against the bytes held (kShort / kLong), the CRC, then the segment
+// fields (index < count, count >= 1, payload_length <= message_length, a single segment carries
+// the whole message, a segment of a multi-segment message is not empty). It does not know the
+// local cluster or node: see `check_frame_destination`.
 FrameError decode_frame(std::span<const uint8_t> frame,
                         FrameHeader* header,
                         std::span<const uint8_t>* payload) noexcept;
 
+// The checks decode_frame cannot do: kForeignCluster if the frame belongs to another cluster,
+// kWrongReceiver if it is addressed to another node, kNone otherwise.
+FrameError check_frame_destination(const FrameHeader& header,
+                                   uint32_t cluster_id,
+                                   NodeId self) noexcept;
+
+// Largest payload one frame of `mtu_bytes` carries (REQUIRES: mtu_bytes > kFrameHeaderBytes).
+constexpr size_t frame_payload_max(size_t mtu_bytes) {
+    return mtu_bytes - kFrameHeaderBytes;
+}
+
+// Most segments one message may have (segment_count is 16 bits).
+inline constexpr size_t kSegmentsMax = 0xffff;
+
+// "short", "bad_crc", ...: a stable name for counters and logs.
 const char* frame_error_name(FrameError error);
 
 }  // namespace rlog::dataplane

@@ -75,8 +75,10 @@ class Transport {
   public:
     virtual ~Transport() = default;
 
-    // Sends frames in order; returns how many were handed to the kernel or device (a prefix of
-    // `frames`). Frames to unknown peers or longer than mtu_bytes are counted and skipped.
+    // Sends frames in order; returns how many were consumed (a prefix of `frames`): handed to
+    // the kernel or device, or refused (unknown peer, longer than mtu_bytes, a send error:
+    // counted in send_errors and skipped). Frames after a full socket or ring are not sent,
+    // counted in send_would_block and not included. stats().frames_sent counts what was sent.
     virtual size_t send_burst(std::span<const TxFrame> frames) noexcept = 0;
 
     // Receives up to `out.size()` frames without blocking; returns how many were written.
@@ -85,14 +87,21 @@ class Transport {
     // Blocks until a frame may be ready or `timeout_us` passes (parking for idle stages).
     virtual void wait_readable(uint64_t timeout_us) noexcept = 0;
 
+    // A file descriptor that polls readable when a frame may be ready, so a stage can sleep on
+    // it together with other descriptors (its doorbell); -1 when the backend has none (a
+    // poll-mode driver), and the stage must then spin or use wait_readable().
+    virtual int wait_fd() const noexcept { return -1; }
+
     virtual const char* name() const noexcept = 0;
     virtual size_t mtu_bytes() const noexcept = 0;
     virtual const TransportStats& stats() const noexcept = 0;
 };
 
-// Builds the transport named by `options.kind`. Errors: kNotSupported (unknown kind, or a
-// backend not in this build), kInvalidArgument (bad address, self missing from peers), kIo
-// (socket or bind failed; the message names the address).
+// Builds the transport named by `options.kind` and logs the choice once through options.log.
+// Errors: kNotSupported (a known backend not in this build: "af_packet", "dpdk"),
+// kInvalidArgument (unknown kind, self id 0 or missing from peers, duplicate or zero peer ids,
+// bad address, port 0 for another peer, mtu_bytes or burst_max out of range), kIo (socket or
+// bind failed; the message names the address). This replica's port may be 0 (ephemeral).
 Result<std::unique_ptr<Transport>> make_transport(const TransportOptions& options);
 
 }  // namespace rlog::dataplane

@@ -38,16 +38,27 @@ std::string format_ipv4(const sockaddr_in& addr);
 
 class UdpSocket {
   public:
-    // Binds to `bind_addr` (port 0 picks a free port). Errors: kIo naming the address and errno.
+    // Binds to `bind_addr` (port 0 picks a free port) and preallocates burst_max receive buffers
+    // of buffer_bytes each. socket_buffer_bytes (0: system default) sets SO_RCVBUF/SO_SNDBUF,
+    // forced past the sysctl limits when privileged. Errors: kIo naming the address and errno;
+    // kInvalidArgument if buffer_bytes is not 1..65536 or burst_max not 1..1024.
     static Result<std::unique_ptr<UdpSocket>> open(const sockaddr_in& bind_addr,
                                                    size_t buffer_bytes,
                                                    size_t burst_max,
                                                    size_t socket_buffer_bytes);
     ~UdpSocket();
 
-    // Returns how many datagrams the kernel accepted (a prefix). Errors are counted.
+    // Sends `frames` in order (in sendmmsg calls of at most burst_max datagrams) and returns how
+    // many were consumed, a prefix of `frames`: sent, or refused with an error other than "would
+    // block" (counted in send_errors and skipped). When the socket buffer is full (EAGAIN,
+    // ENOBUFS) the rest is not sent, counted in send_would_block, and excluded from the count.
     size_t send_burst(std::span<const UdpTx> frames) noexcept;
+    // Receives up to min(out.size(), burst_max) datagrams without blocking into the
+    // preallocated buffers. A datagram longer than buffer_bytes is returned with `truncated`
+    // set (and `length` = buffer_bytes); the caller drops it. Errors other than EAGAIN are
+    // counted in receive_errors.
     size_t poll_burst(std::span<UdpRx> out) noexcept;
+    // Parks in ppoll(2) until the socket is readable or `timeout_us` passes.
     void wait_readable(uint64_t timeout_us) noexcept;
 
     sockaddr_in local_address() const noexcept;
