@@ -10,6 +10,7 @@ packages=(
   libbenchmark-dev        # bench/: micro-benchmarks
   libcli11-dev            # node/: command-line parsing
   libspdlog-dev libfmt-dev  # node/: logging
+  libtomlplusplus-dev     # node/: configuration files (TOML)
   clang-format            # formatting check
   iproute2 procps         # tests: namespaces, process control
 )
