@@ -6,7 +6,10 @@
 // `store()` writes the slot not holding the newest value, then `fdatasync`s; `load()` takes the
 // valid slot with the higher sequence. A crash at any byte therefore leaves either the old or the
 // new value readable, never garbage. Both slots invalid (and the file non-empty) is kCorruption.
-// Threading: single owner. Errors: kIo (the caller must fail-stop), kCorruption.
+// A new file is written with both slots valid ({0, 0}, sequence 0) through a temporary file and a
+// rename, and the directory is synced, so a torn first store() still leaves a valid slot.
+// Threading: single owner. Errors: kIo (kNoSpace for ENOSPC; the caller must fail-stop; after a
+// failed store() every later store() fails too), kCorruption.
 
 #pragma once
 
