@@ -84,6 +84,21 @@ struct UdpSocket::Buffers {
     std::vector<mmsghdr> rx_msgs;
     std::vector<iovec> rx_iov;
     std::vector<sockaddr_in> rx_from;
+
+    // Points header i at its buffer and address slot. Done for every header once at open and
+    // then only for the headers a receive filled (the kernel writes msg_namelen, msg_flags and
+    // msg_len of those alone), so an empty poll touches no headers at all.
+    void reset_rx_header(size_t i) {
+        rx_iov[i].iov_base = rx_storage.data() + i * buffer_bytes;
+        rx_iov[i].iov_len = buffer_bytes;
+        msghdr& h = rx_msgs[i].msg_hdr;
+        h = msghdr{};
+        h.msg_name = &rx_from[i];
+        h.msg_namelen = sizeof(sockaddr_in);
+        h.msg_iov = &rx_iov[i];
+        h.msg_iovlen = 1;
+        rx_msgs[i].msg_len = 0;
+    }
     std::vector<mmsghdr> tx_msgs;
     std::vector<iovec> tx_iov;
     std::vector<sockaddr_in> tx_to;
@@ -129,6 +144,9 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::open(const sockaddr_in& bind_addr,
     b->rx_msgs.resize(burst_max);
     b->rx_iov.resize(burst_max);
     b->rx_from.resize(burst_max);
+    for (size_t i = 0; i < burst_max; i++) {
+        b->reset_rx_header(i);
+    }
     b->tx_msgs.resize(burst_max);
     b->tx_iov.resize(burst_max);
     b->tx_to.resize(burst_max);
@@ -188,17 +206,6 @@ size_t UdpSocket::poll_burst(std::span<UdpRx> out) noexcept {
     if (n == 0) {
         return 0;
     }
-    for (size_t i = 0; i < n; i++) {
-        b.rx_iov[i].iov_base = b.rx_storage.data() + i * b.buffer_bytes;
-        b.rx_iov[i].iov_len = b.buffer_bytes;
-        msghdr& h = b.rx_msgs[i].msg_hdr;
-        h = msghdr{};
-        h.msg_name = &b.rx_from[i];
-        h.msg_namelen = sizeof(sockaddr_in);
-        h.msg_iov = &b.rx_iov[i];
-        h.msg_iovlen = 1;
-        b.rx_msgs[i].msg_len = 0;
-    }
     int got;
     do {
         got = ::recvmmsg(fd_, b.rx_msgs.data(), static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
@@ -216,6 +223,8 @@ size_t UdpSocket::poll_burst(std::span<UdpRx> out) noexcept {
         rx.data = b.rx_storage.data() + i * b.buffer_bytes;
         rx.truncated = (b.rx_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
         rx.length = static_cast<uint32_t>(std::min<size_t>(b.rx_msgs[i].msg_len, b.buffer_bytes));
+        b.rx_msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+        b.rx_msgs[i].msg_hdr.msg_flags = 0;
     }
     return static_cast<size_t>(got);
 }

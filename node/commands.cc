@@ -143,9 +143,9 @@ int run_client_command(const ClientCommandOptions& options) {
     const double elapsed_s = static_cast<double>(Client::now_ns() - start_ns) / 1e9;
     const ClientCounters& k = c.counters();
     std::printf("client %" PRIu64 ": %" PRIu64 " acked of %" PRIu64 " in %.2f s, %" PRIu64
-                " refused, retries %" PRIu64 ", redirects %" PRIu64
+                " refused, retries %" PRIu64 ", redirects %" PRIu64 ", busy or not-leader %" PRIu64
                 ", latency p50 %.1f us p99 %.1f us max %.1f us\n",
-                c.client_id(), acked, count, elapsed_s, failed, k.retries, k.redirects,
+                c.client_id(), acked, count, elapsed_s, failed, k.retries, k.redirects, k.rejects,
                 static_cast<double>(latency.percentile(50)) / 1e3,
                 static_cast<double>(latency.percentile(99)) / 1e3,
                 static_cast<double>(latency.max()) / 1e3);

@@ -100,6 +100,8 @@ int main(int argc, char** argv) {
     bench_cmd->add_option("--mtu", bench.mtu_bytes, "largest peer frame in bytes")
             ->check(CLI::Range(512, 65000));
     bench_cmd->add_flag("--busy-poll", bench.busy_poll, "stages never park (dedicated cores)");
+    bench_cmd->add_option("--spin-us", bench.spin_us,
+                          "how long an idle stage spins before parking");
     bench_cmd->add_flag("--no-floors", bench.skip_floors, "skip the disk and network floors");
     bench_cmd->add_option("--data-dir", bench.data_dir,
                           "keep replica data here instead of a removed temporary directory");

@@ -161,7 +161,9 @@ int run_cluster_bench(const ClusterBenchOptions& options) {
     }
     config.add("storage_backend", options.storage_backend);
     config.add("mtu_bytes", std::to_string(options.mtu_bytes));
-    config.add("idle_stages", options.busy_poll ? "busy-poll" : "spin then park");
+    config.add("idle_stages",
+               options.busy_poll ? "busy-poll"
+                                 : "spin " + std::to_string(options.spin_us) + " us, then park");
     config.add("cores", std::to_string(std::thread::hardware_concurrency()));
     config.add("data_dir", root + (temporary ? " (removed afterwards)" : ""));
 
@@ -207,6 +209,7 @@ int run_cluster_bench(const ClusterBenchOptions& options) {
         ro.id = r.id;
         ro.seed = options.seed * 1000 + r.id.value;
         ro.busy_poll = options.busy_poll;
+        ro.spin_us = options.spin_us;
         ro.logger = logger;
         Result<std::unique_ptr<Replica>> started = Replica::start(std::move(ro));
         if (!started.is_ok()) {

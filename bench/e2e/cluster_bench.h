@@ -35,6 +35,7 @@ struct ClusterBenchOptions {
     std::string storage_backend = "auto";
     size_t mtu_bytes = 8192;
     bool busy_poll = false;
+    uint64_t spin_us = 50;  // How long an idle stage spins before it parks.
     bool skip_floors = false;
     std::string data_dir;  // Empty: a temporary directory, removed at the end.
 };
