@@ -11,6 +11,7 @@ packages=(
   libcli11-dev            # node/: command-line parsing
   libspdlog-dev libfmt-dev  # node/: logging
   libtomlplusplus-dev     # node/: configuration files (TOML)
+  libjemalloc-dev         # the rlog binary's allocator
   clang-format            # formatting check
   iproute2 procps         # tests: namespaces, process control
 )

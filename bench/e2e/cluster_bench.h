@@ -35,7 +35,9 @@ struct ClusterBenchOptions {
     std::string storage_backend = "auto";
     size_t mtu_bytes = 8192;
     bool busy_poll = false;
-    uint64_t spin_us = 50;  // How long an idle stage spins before it parks.
+    // How long an idle stage spins before it parks. 0 by default: with more busy threads than
+    // cores, spinning takes the core from the thread that would produce the work.
+    uint64_t spin_us = 0;
     bool skip_floors = false;
     std::string data_dir;  // Empty: a temporary directory, removed at the end.
 };
