@@ -155,7 +155,9 @@ int run_cluster_bench(const ClusterBenchOptions& options) {
                options.rate_per_s > 0
                        ? "open loop, " + std::to_string(options.rate_per_s) + " msg/s"
                        : "closed loop, " + std::to_string(options.outstanding) + " outstanding");
-    config.add("duration_s", std::to_string(options.duration_s));
+    char duration[32];
+    std::snprintf(duration, sizeof(duration), "%g", options.duration_s);
+    config.add("duration_s", duration);
     if (options.messages > 0) {
         config.add("messages", std::to_string(options.messages));
     }
