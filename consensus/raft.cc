@@ -105,6 +105,9 @@ struct Raft::Impl {
 
     // Clock and timers.
     uint64_t now_us = 0;
+    // False until the first tick: timers set before it count from time 0, not from the
+    // caller's clock, and must be re-armed from the first real time.
+    bool clock_started = false;
     uint64_t election_deadline_us = 0;
     uint64_t heartbeat_due_us = 0;
     // Last time a valid AppendRequest of the current leader arrived (the leader lease, thesis
@@ -722,6 +725,15 @@ struct Raft::Impl {
     void tick(uint64_t t) {
         RLOG_ASSERT(t >= now_us);
         now_us = t;
+        if (!clock_started) {
+            // A replica that just started (or restarted) waits a full election timeout before
+            // campaigning, like any follower that has not heard from a leader yet.
+            clock_started = true;
+            if (role != Role::kLeader) {
+                reset_election_timer();
+                return;
+            }
+        }
         if (role == Role::kLeader) {
             if (opt.check_quorum) {
                 size_t active = 1;

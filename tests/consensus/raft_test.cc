@@ -96,6 +96,7 @@ std::optional<Message> find(const Output& out, MessageType type, uint32_t to) {
 // Makes replica 1 of a cluster of `n` the leader of its next term by ticking past its election
 // timeout and feeding it granted pre-votes and votes from replica 2 (and 3 for n = 5).
 void elect(Raft& r, uint64_t& now, size_t n) {
+    r.tick(now);  // The first tick only starts the clock.
     now += 400 * kMs;
     r.tick(now);
     Output o = r.take_output();
@@ -536,12 +537,28 @@ TEST(RaftTest, SameSeedGivesSameOutputs) {
     EXPECT_NE(a.trace, c.trace);
 }
 
+// Raft §5.2: a replica (re)starts as a follower and campaigns only after hearing nothing for a
+// whole election timeout. Its first tick starts its clock: a caller whose monotonic clock reads
+// hours at start-up must not see it campaign at once.
+TEST(RaftTest, FirstTickStartsTheClockWithoutCampaigning) {
+    Raft r(options(1, 3), HardState{}, {});
+    const uint64_t start = 5'000'000 * kMs;  // An arbitrary monotonic clock reading.
+    r.tick(start);
+    EXPECT_EQ(r.role(), Role::kFollower);
+    EXPECT_FALSE(r.has_output());
+    r.tick(start + 149 * kMs);  // Below the minimum election timeout of options().
+    EXPECT_EQ(r.role(), Role::kFollower);
+    r.tick(start + 400 * kMs);  // Beyond the maximum.
+    EXPECT_EQ(r.role(), Role::kPreCandidate);
+}
+
 // Role changes are logged once each, as key=value lines starting with node and term.
 TEST(RaftTest, LogsRoleChangesOnce) {
     std::vector<std::string> lines;
     Options o = options(1, 1);
     o.log = [&](LogLevel, std::string_view line) { lines.emplace_back(line); };
     Raft r(o, HardState{}, {});
+    r.tick(0);
     r.tick(400 * kMs);
     ASSERT_EQ(r.role(), Role::kLeader);  // A single voter elects itself.
     r.tick(500 * kMs);
