@@ -28,7 +28,7 @@ void on_signal(int) {
     g_stop.store(true);
 }
 
-int run_node(const std::string& config_path, uint32_t id, bool busy_poll) {
+int run_node(const std::string& config_path, uint32_t id, bool busy_poll, uint64_t spin_us) {
     auto logger = rlog::node::process_logger();
     rlog::Result<rlog::node::ClusterConfig> config = rlog::node::load_config(config_path);
     if (!config.is_ok()) {
@@ -39,6 +39,7 @@ int run_node(const std::string& config_path, uint32_t id, bool busy_poll) {
     options.cluster = std::move(config).value();
     options.id = rlog::NodeId{id};
     options.busy_poll = busy_poll;
+    options.spin_us = spin_us;
     options.logger = logger;
     if (options.cluster.find(options.id) == nullptr) {
         logger->error("config {}: no replica with id {}", config_path, id);
@@ -110,10 +111,12 @@ int main(int argc, char** argv) {
     std::string config_path;
     uint32_t node_id = 0;
     bool node_busy_poll = false;
+    uint64_t node_spin_us = 0;
     CLI::App* node_cmd = app.add_subcommand("node", "run one replica from a configuration file");
     node_cmd->add_option("--config", config_path, "cluster configuration file")->required();
     node_cmd->add_option("--id", node_id, "this replica's id in the configuration")->required();
     node_cmd->add_flag("--busy-poll", node_busy_poll, "stages never park (dedicated cores)");
+    node_cmd->add_option("--spin-us", node_spin_us, "how long an idle stage spins before parking");
 
     // rlog client
     rlog::node::ClientCommandOptions client;
@@ -169,7 +172,7 @@ int main(int argc, char** argv) {
             return rlog::bench::run_cluster_bench(bench);
         }
         if (*node_cmd) {
-            return run_node(config_path, node_id, node_busy_poll);
+            return run_node(config_path, node_id, node_busy_poll, node_spin_us);
         }
         if (*client_cmd) {
             return rlog::node::run_client_command(client);
