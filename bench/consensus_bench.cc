@@ -35,7 +35,11 @@ class MemCluster {
             nodes_.push_back(
                     std::make_unique<Raft>(std::move(o), HardState{}, std::vector<Entry>{}));
         }
-        // Node 1 times out first (its clock runs ahead) and wins the election.
+        // Every clock starts at 0 (the first tick only starts it); node 1's clock then runs
+        // ahead past its election timeout, so it campaigns first and wins.
+        for (auto& node : nodes_) {
+            node->tick(0);
+        }
         nodes_[0]->tick(1'000'000);
         pump();
         for (uint32_t i = 1; i < n && leader().role() != Role::kLeader; ++i) {
