@@ -288,6 +288,23 @@ Status decode_message(std::span<const uint8_t> bytes, Message* msg) noexcept {
     if (r.remaining() != 0) {
         return corrupt("trailing bytes after message");
     }
+    // A live cluster cannot reach 2^62 terms or indexes (that many elections or entries). Such
+    // a value is garbage or forged, and adopting it would wedge the cluster: pre-vote asks for
+    // term + 1, which would wrap.
+    if (msg->term.value >= kTermOrIndexMax || msg->last_log_term.value >= kTermOrIndexMax ||
+        msg->prev_log_term.value >= kTermOrIndexMax ||
+        msg->conflict_term.value >= kTermOrIndexMax ||
+        msg->last_log_index.value >= kTermOrIndexMax ||
+        msg->prev_log_index.value >= kTermOrIndexMax ||
+        msg->leader_commit.value >= kTermOrIndexMax || msg->match_index.value >= kTermOrIndexMax ||
+        msg->conflict_index.value >= kTermOrIndexMax) {
+        return corrupt("term or index out of range");
+    }
+    for (const Entry& e : msg->entries) {
+        if (e.term.value >= kTermOrIndexMax || e.index.value >= kTermOrIndexMax) {
+            return corrupt("entry term or index out of range");
+        }
+    }
     return Status::ok();
 }
 

@@ -16,6 +16,9 @@
 
 namespace rlog::dataplane {
 
+// Terms and indexes at or above this are rejected by decode_message (see codec.cc).
+inline constexpr uint64_t kTermOrIndexMax = uint64_t{1} << 62;
+
 // Appends the encoding of `msg` to `out`.
 void encode_message(const consensus::Message& msg, std::vector<uint8_t>* out);
 

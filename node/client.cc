@@ -13,6 +13,9 @@
 namespace rlog::node {
 namespace {
 
+// Pause before resending a request that a replica refused for not knowing the leader.
+constexpr uint64_t kNotLeaderBackoffNs = 10'000'000;
+
 // Read ids live in their own half of the number space so a Redirect or Reject that names a
 // request number can never be confused with one that names a read.
 constexpr uint64_t kReadIdBit = uint64_t{1} << 63;
@@ -97,6 +100,11 @@ Result<uint64_t> Client::submit(std::span<const uint8_t> data, uint64_t intended
                               " (one datagram of mtu_bytes)");
     }
     if (pending_.size() >= options_.outstanding_max) {
+        return Status(ErrorCode::kBusy, "");
+    }
+    // One unanswered old request holds the window: newer ones wait until it is acknowledged
+    // rather than push it out of the session (it would then be answered "expired").
+    if (!pending_.empty() && next_request_no_ - pending_.begin()->first >= options_.window_max) {
         return Status(ErrorCode::kBusy, "");
     }
     const uint64_t request_no = next_request_no_++;
@@ -227,14 +235,23 @@ void Client::handle_response(std::span<const uint8_t> payload,
         switch (j.code) {
             case RejectCode::kBusy:
                 break;  // Resent when its retry timeout expires.
-            case RejectCode::kNotLeader:
+            case RejectCode::kNotLeader: {
+                // No leader known there (an election, or a partition): try the next replica
+                // after a short pause instead of at once, or a leaderless cluster gets a resend
+                // storm (millions of datagrams a second) from every client.
                 rotate = true;
-                queue_resend(j.request_no);
+                const uint64_t timeout_ns = options_.retry_timeout_us * 1000;
+                const uint64_t backoff_ns = std::min<uint64_t>(kNotLeaderBackoffNs, timeout_ns);
+                it->second.last_sent_ns = now_ns + backoff_ns - timeout_ns;
+                next_deadline_ns_ = std::min(next_deadline_ns_, now_ns + backoff_ns);
                 break;
+            }
             case RejectCode::kTooLarge:
             case RejectCode::kExpired:
             case RejectCode::kMalformed:
             case RejectCode::kNotRetained:
+            case RejectCode::kStale:
+            case RejectCode::kConflict:
                 done->push_back(ClientAck{j.request_no, 0, Term(0), LogIndex(0),
                                           it->second.intended_ns, now_ns, it->second.retries, true,
                                           j.code});

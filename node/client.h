@@ -46,11 +46,16 @@ struct ClientOptions {
     std::vector<std::string> endpoints;  // Replica client endpoints, "a.b.c.d:port".
     uint32_t cluster_id = 1;
     // 0: drawn at random from `seed` (or from the clock if seed is 0). A client id must not be
-    // reused by another Client instance: request numbers restart at 1, and the sequencer would
-    // answer the new requests with the old ones' sequence numbers.
+    // reused by another Client instance: request numbers restart at 1, so the new requests
+    // collide with the old session's; replicas answer them with `stale` or `conflict` rejects
+    // (see node/sequencer.h), which fail those requests.
     uint64_t client_id = 0;
     uint64_t seed = 0;
-    size_t outstanding_max = 64;          // Submitted but not yet acknowledged.
+    size_t outstanding_max = 64;  // Submitted but not yet acknowledged.
+    // request_no - (lowest unacknowledged request_no) stays below this, so the sequencer never
+    // forgets a request this client may still retry (node/sequencer.h). Must not exceed the
+    // replicas' client window (kClientWindowMax unless configured otherwise).
+    size_t window_max = kClientWindowMax;
     uint64_t retry_timeout_us = 200'000;  // Resend (same request_no) after this long unanswered.
     size_t mtu_bytes = 8192;
     std::string bind_host = "127.0.0.1";  // Local address; port chosen by the kernel.

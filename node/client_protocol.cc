@@ -135,6 +135,10 @@ const char* reject_code_name(RejectCode code) {
             return "malformed";
         case RejectCode::kNotRetained:
             return "not_retained";
+        case RejectCode::kStale:
+            return "stale";
+        case RejectCode::kConflict:
+            return "conflict";
     }
     return "unknown";
 }

@@ -103,8 +103,12 @@ enum class RejectCode : uint8_t {
     kExpired = 4,      // The session forgot this request (see node/sequencer.h); do not retry.
     kMalformed = 5,    // The op broke a field rule (client_id 0, request_no 0, ...).
     kNotRetained = 6,  // Read: from_seq is no longer retained.
+    kStale = 7,        // request_no is below the session's ack_below: its answer was already
+                       // given. From a live client this means its client id was reused.
+    kConflict = 8,     // request_no was already sequenced with different data: the client id
+                       // was reused (or the client is broken). Do not retry.
 };
-inline constexpr uint8_t kRejectCodeMax = 6;
+inline constexpr uint8_t kRejectCodeMax = 8;
 const char* reject_code_name(RejectCode code);
 
 struct RejectReply {

@@ -2,12 +2,17 @@
 
 #include "node/replica.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <optional>
@@ -121,7 +126,22 @@ uint64_t address_key(const sockaddr_in& a) {
 
 }  // namespace
 
+// An exclusive flock on `<data dir>/LOCK`, held while the descriptor is open.
+struct DirectoryLock {
+    int fd = -1;
+    DirectoryLock() = default;
+    DirectoryLock(const DirectoryLock&) = delete;
+    DirectoryLock& operator=(const DirectoryLock&) = delete;
+    ~DirectoryLock() {
+        if (fd >= 0) {
+            ::close(fd);
+        }
+    }
+};
+
 struct Replica::Impl {
+    // First member, so it is released last: after the log and hard state files are closed.
+    DirectoryLock lock;
     ReplicaOptions options;
     NodeId id;
     std::shared_ptr<spdlog::logger> logger;
@@ -510,7 +530,7 @@ void Replica::Impl::client_handle_frame(const dataplane::UdpRx& rx) {
     const bool leader =
             static_cast<Role>(pub_role.load(std::memory_order_relaxed)) == Role::kLeader;
     for (const SubmitOp& op : c.request.submits) {
-        if (op.client_id == 0 || op.request_no == 0) {
+        if (op.client_id == 0 || op.request_no == 0 || op.ack_below > op.request_no) {
             client_reply(rx.from, [&](ResponseBuilder& b) {
                 return b.add_reject(
                         RejectReply{op.client_id, op.request_no, RejectCode::kMalformed});
@@ -519,6 +539,14 @@ void Replica::Impl::client_handle_frame(const dataplane::UdpRx& rx) {
         }
         if (!leader) {
             client_redirect(rx.from, op.client_id, op.request_no);
+            continue;
+        }
+        if (op.request_no - op.ack_below >= kClientWindowMax) {
+            // Beyond the session window the sequencer would forget an older request the client
+            // may still retry. A well-behaved client never sends this (node/client.h).
+            client_reply(rx.from, [&](ResponseBuilder& b) {
+                return b.add_reject(RejectReply{op.client_id, op.request_no, RejectCode::kBusy});
+            });
             continue;
         }
         c.client_addresses[op.client_id] = rx.from;
@@ -564,16 +592,22 @@ void Replica::Impl::client_apply(ApplyBatch& batch) {
             continue;
         }
         const ApplyResult r = sequencer->apply(e.index, e.term, e.payload);
-        if (r.malformed || r.stale) {
+        if (r.malformed) {
             continue;
         }
         auto it = c.client_addresses.find(r.client_id);
         if (it == c.client_addresses.end()) {
             continue;  // The request reached another replica; that one answers.
         }
-        if (r.expired) {
+        if (r.expired || r.stale || r.conflict) {
+            // No sequence number: tell the client, so a reused client id or a request the
+            // session forgot fails loudly instead of waiting forever (a late copy of an answered
+            // request also lands here; its client ignores the reply).
+            const RejectCode code = r.conflict ? RejectCode::kConflict
+                                    : r.stale  ? RejectCode::kStale
+                                               : RejectCode::kExpired;
             client_reply(it->second, [&](ResponseBuilder& b) {
-                return b.add_reject(RejectReply{r.client_id, r.request_no, RejectCode::kExpired});
+                return b.add_reject(RejectReply{r.client_id, r.request_no, code});
             });
             continue;
         }
@@ -673,6 +707,20 @@ Result<std::unique_ptr<Replica>> Replica::start(ReplicaOptions options) {
     std::filesystem::create_directories(dir, ec);
     if (ec) {
         return Status(ErrorCode::kIo, "cannot create data directory " + dir + ": " + ec.message());
+    }
+    // One process per data directory: a second copy of a running replica (or two replicas
+    // configured onto one directory) would recover, trim and rewrite files under a live log.
+    // The lock is taken before anything in the directory is read or written, and held (the fd
+    // stays open) until this replica is destroyed; the kernel drops it if the process dies.
+    const std::string lock_path = dir + "/LOCK";
+    impl->lock.fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (impl->lock.fd < 0) {
+        return Status(ErrorCode::kIo, "cannot open " + lock_path + ": " + std::strerror(errno));
+    }
+    if (::flock(impl->lock.fd, LOCK_EX | LOCK_NB) != 0) {
+        return Status(ErrorCode::kBusy, "data directory " + dir +
+                                                " is in use by another replica process (" +
+                                                lock_path + " is locked)");
     }
     Result<std::unique_ptr<storage::HardStateFile>> hs =
             storage::HardStateFile::open(dir, cluster.fsync);

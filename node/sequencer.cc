@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "common/crc32c.h"
+
 namespace rlog::node {
 namespace {
 
@@ -170,7 +172,13 @@ ApplyResult Sequencer::apply(LogIndex index, Term term, std::span<const uint8_t>
         result.stale = true;
         return result;
     }
+    const uint32_t data_crc = crc32c(cmd.data.data(), cmd.data.size());
     if (auto found = session->window.find(cmd.request_no); found != session->window.end()) {
+        if (found->second.data_crc != data_crc) {
+            counters_.conflicts += 1;
+            result.conflict = true;
+            return result;
+        }
         counters_.duplicates += 1;
         result.duplicate = true;
         result.seq = found->second.seq;
@@ -194,7 +202,7 @@ ApplyResult Sequencer::apply(LogIndex index, Term term, std::span<const uint8_t>
 
     last_seq_ += 1;
     counters_.sequenced += 1;
-    session->window.emplace(cmd.request_no, Remembered{last_seq_, term, index});
+    session->window.emplace(cmd.request_no, Remembered{last_seq_, term, index, data_crc});
     stream_.push_back(SequencedMessage{last_seq_, cmd.client_id, cmd.request_no, term, index,
                                        std::vector<uint8_t>(cmd.data.begin(), cmd.data.end())});
     if (options_.stream_retained_max != 0 && stream_.size() > options_.stream_retained_max) {
@@ -247,6 +255,7 @@ uint64_t Sequencer::digest() const {
             h = mix(h, request_no);
             h = mix(h, r.seq);
             h = mix(h, r.index.value);
+            h = mix(h, r.data_crc);
         }
     }
     for (const SequencedMessage& m : stream_) {

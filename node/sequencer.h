@@ -17,7 +17,13 @@
 // - Per client, at most `client_window_max` remembered requests. When a new request would exceed
 //   it, the lowest request_no is forgotten and the session's floor rises above it; a later copy of
 //   any request_no below the floor that the session does not remember is `expired` (no number;
-//   the replica answers with an error), because it cannot tell whether it was sequenced.
+//   the replica answers with an error), because it cannot tell whether it was sequenced. A
+//   client keeps request_no - ack_below below `kClientWindowMax` (node/client.h), so with the
+//   default window no request it may still retry is ever forgotten.
+// - A retry must carry the same data as the original: a remembered request_no that arrives with
+//   a different payload checksum is a `conflict` (no number; the replica answers with an error),
+//   which is how a reused client id shows up instead of being acknowledged with another
+//   message's sequence number.
 // - At most `clients_max` sessions. A new client evicts the session whose last activity has the
 //   lowest log index. A request from an unknown client that carries ack_below > 1 proves the
 //   client had a session before (it holds answers), so it is `expired` too, not sequenced again.
@@ -49,6 +55,10 @@
 #include "common/types.h"
 
 namespace rlog::node {
+
+// Requests a client may have between its ack_below and its newest request_no; the sequencer
+// remembers that many per client by default.
+inline constexpr size_t kClientWindowMax = 4096;
 
 // A client command as carried in a committed log entry's payload.
 //
@@ -97,6 +107,7 @@ struct ApplyResult {
     bool stale = false;       // request_no < the client's ack_below: it already has the answer.
     bool expired = false;     // The session forgot this request (or the client): no answer known.
     bool malformed = false;   // The payload did not decode or broke a field rule.
+    bool conflict = false;    // A remembered request_no with different data: no number.
     uint64_t client_id = 0;   // 0 if malformed.
     uint64_t request_no = 0;  // 0 if malformed.
     Term term;                // Of the entry that first carried the request (when seq != 0).
@@ -114,7 +125,7 @@ struct SequencedMessage {
 
 struct SequencerOptions {
     size_t clients_max = 65536;
-    size_t client_window_max = 4096;
+    size_t client_window_max = kClientWindowMax;
     // Keep at most this many of the newest committed messages for read(); 0 keeps all. Older
     // ones are dropped (read() then returns kNotFound for them). Local to this replica: it does
     // not affect sequencing, so replicas may differ here.
@@ -128,6 +139,7 @@ struct SequencerCounters {
     uint64_t stale = 0;
     uint64_t expired = 0;
     uint64_t malformed = 0;
+    uint64_t conflicts = 0;
     uint64_t sessions_evicted = 0;
     uint64_t window_evictions = 0;  // Requests forgotten because a client's window was full.
 };
@@ -160,6 +172,7 @@ class Sequencer {
         uint64_t seq = 0;
         Term term;
         LogIndex index;
+        uint32_t data_crc = 0;  // CRC32C of the data, to tell a retry from a reused id.
     };
     struct Session {
         // Invariant: every key of `window` is >= acked_below and >= floor.

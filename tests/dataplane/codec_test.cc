@@ -47,6 +47,37 @@ TEST(CodecTest, RoundTripsEveryMessageType) {
     }
 }
 
+// A term near 2^64 cannot come from a live cluster; adopting one would wedge it (pre-vote asks
+// for term + 1, which wraps). Such messages, and entries with such terms or indexes, are refused.
+TEST(CodecTest, RejectsTermsAndIndexesOutOfRange) {
+    Message m = test::make_append(2, 8);
+    m.term = Term(kTermOrIndexMax - 1);
+    std::vector<uint8_t> bytes;
+    encode_message(m, &bytes);
+    Message out;
+    EXPECT_TRUE(decode_message(bytes, &out).is_ok());
+    for (int field = 0; field < 4; field++) {
+        Message bad = test::make_append(2, 8);
+        switch (field) {
+            case 0:
+                bad.term = Term(~uint64_t{0});
+                break;
+            case 1:
+                bad.prev_log_index = LogIndex(kTermOrIndexMax);
+                break;
+            case 2:
+                bad.entries[1].term = Term(kTermOrIndexMax);
+                break;
+            case 3:
+                bad.leader_commit = LogIndex(~uint64_t{0});
+                break;
+        }
+        bytes.clear();
+        encode_message(bad, &bytes);
+        EXPECT_EQ(decode_message(bytes, &out).code(), ErrorCode::kCorruption) << field;
+    }
+}
+
 TEST(CodecTest, EncodesOnlyTheFieldsOfTheType) {
     // A vote response must not carry append fields: they are dropped by the codec.
     Message m = test::make_message(MessageType::kVoteResponse);

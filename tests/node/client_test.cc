@@ -197,6 +197,26 @@ TEST(ClientTest, SubmitRefusesWhenFullOrTooLarge) {
     EXPECT_EQ(Client::open(bad).status().code(), ErrorCode::kInvalidArgument);
 }
 
+// One unanswered request holds the session window: the client stops submitting newer ones once
+// they would be window_max ahead of it, so the sequencer never has to forget a request that may
+// still be retried (the cause of "expired" answers for live requests).
+TEST(ClientTest, SubmitWaitsWhenTheOldestRequestHoldsTheWindow) {
+    auto server = open_server();
+    ClientOptions o;
+    o.endpoints = {dataplane::format_ipv4(server->local_address())};
+    o.outstanding_max = 1000;
+    o.window_max = 8;
+    auto opened = Client::open(o);
+    ASSERT_TRUE(opened.is_ok());
+    Client& client = *opened.value();
+    const std::vector<uint8_t> data(4, 1);
+    for (int i = 0; i < 8; i++) {
+        ASSERT_TRUE(client.submit(data, 0).is_ok()) << i;
+    }
+    EXPECT_EQ(client.submit(data, 0).status().code(), ErrorCode::kBusy);
+    EXPECT_EQ(client.outstanding(), 8u);
+}
+
 TEST(ClientTest, RejectsThatCannotBeFixedFinishTheRequest) {
     auto server = open_server();
     ClientOptions o;

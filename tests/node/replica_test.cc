@@ -99,22 +99,23 @@ class ReplicaTest : public ::testing::Test {
         return false;
     }
 
-    // Submits `count` messages and returns the acknowledgements by request number.
-    std::map<uint64_t, ClientAck> submit(Client& client, uint64_t count) {
+    // Submits `count` messages (data: `fill` repeated, then the request's ordinal) and returns
+    // every finished request by request number, acknowledged or failed.
+    std::map<uint64_t, ClientAck> submit(Client& client, uint64_t count, uint8_t fill = 0) {
         std::map<uint64_t, ClientAck> acks;
         std::vector<ClientAck> done;
         uint64_t submitted = 0;
         const auto deadline = std::chrono::steady_clock::now() + 30s;
         while (acks.size() < count && std::chrono::steady_clock::now() < deadline) {
             while (submitted < count && client.outstanding() < 32) {
-                std::vector<uint8_t> payload(48, static_cast<uint8_t>(submitted));
+                std::vector<uint8_t> payload(48, fill);
+                payload[0] = static_cast<uint8_t>(submitted);
                 EXPECT_TRUE(client.submit(payload, Client::now_ns()).is_ok());
                 submitted++;
             }
             done.clear();
             client.poll(Client::now_ns(), &done);
             for (const ClientAck& a : done) {
-                EXPECT_FALSE(a.failed);
                 acks[a.request_no] = a;
             }
             client.wait(1000);
@@ -122,8 +123,9 @@ class ReplicaTest : public ::testing::Test {
         return acks;
     }
 
-    std::unique_ptr<Client> make_client() {
+    std::unique_ptr<Client> make_client(uint64_t client_id = 0) {
         ClientOptions o;
+        o.client_id = client_id;
         o.endpoints = client_endpoints(config_);
         o.cluster_id = config_.cluster_id;
         o.retry_timeout_us = 100'000;
@@ -231,6 +233,48 @@ TEST_F(ReplicaTest, RestartedLeaderKeepsEveryAcknowledgedMessage) {
     for (const auto& [request_no, a] : before) {
         EXPECT_EQ(restarted[a.seq - 1].request_no, request_no);
     }
+}
+
+// A second client that reuses a client id restarts its request numbers at 1. Its requests must
+// fail loudly (stale or conflict), never be acknowledged with the first client's numbers.
+TEST_F(ReplicaTest, ReusedClientIdIsRefusedNotMisnumbered) {
+    for (uint32_t id = 1; id <= 3; id++) {
+        start(id);
+    }
+    ASSERT_TRUE(wait_for_leader());
+    auto first = make_client(42);
+    std::map<uint64_t, ClientAck> a = submit(*first, 100, 0xaa);
+    ASSERT_EQ(a.size(), 100u);
+    for (const auto& [request_no, ack] : a) {
+        ASSERT_FALSE(ack.failed);
+    }
+    auto second = make_client(42);
+    std::map<uint64_t, ClientAck> b = submit(*second, 50, 0xbb);
+    ASSERT_EQ(b.size(), 50u);
+    for (const auto& [request_no, ack] : b) {
+        EXPECT_TRUE(ack.failed) << "request " << request_no << " got seq " << ack.seq;
+        EXPECT_TRUE(ack.reject_code == RejectCode::kStale ||
+                    ack.reject_code == RejectCode::kConflict)
+                << reject_code_name(ack.reject_code);
+    }
+    ASSERT_TRUE(wait_applied(100));
+    for (auto& r : replicas_) {
+        r->stop();
+        EXPECT_EQ(r->sequencer().last_seq(), 100u);
+    }
+}
+
+// A second process (here: a second Replica) on a data directory in use must not touch it.
+TEST_F(ReplicaTest, StartRefusesDataDirectoryInUse) {
+    start(1);
+    ReplicaOptions o;
+    o.cluster = config_;
+    o.id = NodeId{1};
+    auto second = Replica::start(std::move(o));
+    ASSERT_FALSE(second.is_ok());
+    EXPECT_EQ(second.status().code(), ErrorCode::kBusy) << second.status().to_string();
+    replicas_[0].reset();  // Releases the lock: the same replica starts again.
+    start(1);
 }
 
 TEST_F(ReplicaTest, StartRefusesReplicaMissingFromConfiguration) {

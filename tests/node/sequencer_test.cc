@@ -228,7 +228,25 @@ TEST(SequencerTest, RetainedStreamIsBoundedWhenAsked) {
     EXPECT_EQ(out.front().seq, 7u);
     EXPECT_EQ(out.back().seq, 10u);
     // Sequencing is unaffected: a retry of an old request still gets its number.
-    EXPECT_EQ(feed(cmd(1, 2, 1)).seq, 2u);
+    EXPECT_EQ(feed(cmd(1, 2, 1, 2)).seq, 2u);
+}
+
+// A retry carries the data of the original. The same request number with other data is not a
+// retry but a reused client id: it gets no number, and in particular not the original's.
+TEST(SequencerTest, SameRequestNumberWithOtherDataIsAConflict) {
+    Sequencer s;
+    Feeder feed(&s);
+    EXPECT_EQ(feed(cmd(5, 1, 1, 0x11)).seq, 1u);
+    const ApplyResult reused = feed(cmd(5, 1, 1, 0x22));
+    EXPECT_TRUE(reused.conflict);
+    EXPECT_EQ(reused.seq, 0u);
+    EXPECT_FALSE(reused.duplicate);
+    EXPECT_EQ(s.counters().conflicts, 1u);
+    EXPECT_EQ(s.last_seq(), 1u);
+    // The genuine retry still gets its number back.
+    const ApplyResult retry = feed(cmd(5, 1, 1, 0x11));
+    EXPECT_TRUE(retry.duplicate);
+    EXPECT_EQ(retry.seq, 1u);
 }
 
 }  // namespace
