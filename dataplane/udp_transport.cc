@@ -11,6 +11,7 @@
 
 #include "common/assert.h"
 #include "dataplane/frame.h"
+#include "dataplane/internal/backends.h"
 #include "dataplane/transport.h"
 #include "dataplane/udp_socket.h"
 
@@ -205,11 +206,11 @@ Result<std::unique_ptr<Transport>> make_transport(const TransportOptions& option
     if (options.kind == "udp") {
         return make_udp_transport(options);
     }
-    // TODO(#2 follow-up): the af_packet and dpdk backends; until then only "udp" can be chosen.
-    if (options.kind == "af_packet" || options.kind == "dpdk") {
-        return Status(ErrorCode::kNotSupported,
-                      "transport \"" + options.kind +
-                              "\" is not implemented in this build yet; use \"udp\"");
+    if (options.kind == "af_packet") {
+        return make_af_packet_transport(options);
+    }
+    if (options.kind == "dpdk") {
+        return make_dpdk_transport(options);
     }
     return Status(ErrorCode::kInvalidArgument,
                   "unknown transport \"" + options.kind + "\" (expected udp, af_packet or dpdk)");

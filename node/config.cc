@@ -19,6 +19,8 @@
 #ifndef TOML_HEADER_ONLY
 #define TOML_HEADER_ONLY 1
 #endif
+#include "dataplane/ethernet.h"
+
 #include <toml++/toml.h>
 
 namespace rlog::node {
@@ -105,6 +107,24 @@ Status read_sized(
     return Status::ok();
 }
 
+Status read_string_array(const std::string& key,
+                         const toml::node& node,
+                         std::vector<std::string>* out) {
+    const auto* array = node.as_array();
+    if (array == nullptr) {
+        return ConfigError::at(node.source(), key + " must be an array of strings");
+    }
+    out->clear();
+    for (const toml::node& element : *array) {
+        const auto* text = element.as_string();
+        if (text == nullptr) {
+            return ConfigError::at(element.source(), key + " must be an array of strings");
+        }
+        out->push_back(text->get());
+    }
+    return Status::ok();
+}
+
 Status parse_replica(const toml::table& table, ReplicaAddress* out) {
     bool have_id = false;
     bool have_host = false;
@@ -136,6 +156,23 @@ Status parse_replica(const toml::table& table, ReplicaAddress* out) {
             RLOG_RETURN_IF_ERROR(read_uint("client_port", node, 1, 65535, &v));
             out->client_port = static_cast<uint16_t>(v);
             have_client = true;
+        } else if (k == "mac") {
+            RLOG_RETURN_IF_ERROR(read_string("mac", node, &out->mac));
+            if (!dataplane::parse_mac(out->mac).is_ok()) {
+                return ConfigError::at(
+                        node.source(),
+                        "mac must look like 02:72:6c:00:00:01, got '" + out->mac + "'");
+            }
+        } else if (k == "interface") {
+            RLOG_RETURN_IF_ERROR(read_string("interface", node, &out->interface));
+            if (out->interface.empty() || out->interface.size() >= 16) {
+                return ConfigError::at(node.source(),
+                                       "interface must be a name of 1..15 characters");
+            }
+        } else if (k == "dpdk_port") {
+            RLOG_RETURN_IF_ERROR(read_string("dpdk_port", node, &out->dpdk_port));
+        } else if (k == "eal_args") {
+            RLOG_RETURN_IF_ERROR(read_string_array("eal_args", node, &out->eal_args));
         } else {
             return ConfigError::at(key.source(), "unknown key '" + k + "' in [[replica]]");
         }
@@ -196,6 +233,7 @@ Status parse_table(const toml::table& root, ClusterConfig* config) {
     std::optional<toml::source_region> min_where;
     std::optional<toml::source_region> heartbeat_where;
     std::optional<toml::source_region> replicas_where;
+    std::optional<toml::source_region> transport_where;
     constexpr uint64_t kU32 = std::numeric_limits<uint32_t>::max();
     constexpr uint64_t kTimeoutMax = 3'600'000;  // One hour: anything longer is a typo.
     for (auto&& [key, node] : root) {
@@ -220,10 +258,25 @@ Status parse_table(const toml::table& root, ClusterConfig* config) {
             RLOG_RETURN_IF_ERROR(read_bool(k, node, &config->fsync));
         } else if (k == "transport") {
             RLOG_RETURN_IF_ERROR(read_string(k, node, &config->transport));
-            if (config->transport != "udp") {
-                return ConfigError::at(node.source(), "unknown transport '" + config->transport +
-                                                              "' (supported: udp)");
+            if (config->transport != "udp" && config->transport != "af_packet" &&
+                config->transport != "dpdk") {
+                return ConfigError::at(node.source(),
+                                       "unknown transport '" + config->transport +
+                                               "' (supported: udp, af_packet, dpdk)");
             }
+            transport_where = node.source();
+        } else if (k == "framing") {
+            RLOG_RETURN_IF_ERROR(read_string(k, node, &config->framing));
+            if (!dataplane::parse_framing(config->framing).is_ok()) {
+                return ConfigError::at(node.source(), "unknown framing '" + config->framing +
+                                                              "' (supported: ethernet, udp_ipv4)");
+            }
+        } else if (k == "ring_frames") {
+            RLOG_RETURN_IF_ERROR(read_sized(k, node, 2, 65536, &config->ring_frames));
+        } else if (k == "af_packet_rx_version") {
+            RLOG_RETURN_IF_ERROR(read_sized(k, node, 2, 3, &config->af_packet_rx_version));
+        } else if (k == "eal_args") {
+            RLOG_RETURN_IF_ERROR(read_string_array(k, node, &config->eal_args));
         } else if (k == "mtu_bytes") {
             RLOG_RETURN_IF_ERROR(read_sized(k, node, 512, 65507, &config->mtu_bytes));
         } else if (k == "storage_backend") {
@@ -271,6 +324,31 @@ Status parse_table(const toml::table& root, ClusterConfig* config) {
     const size_t n = config->replicas.size();
     if (n == 0) {
         return ConfigError::global("no replicas: add at least one [[replica]] section");
+    }
+    if (config->transport != "udp") {
+        for (const ReplicaAddress& r : config->replicas) {
+            const char* missing = r.mac.empty() ? "mac"
+                                  : config->transport == "af_packet" && r.interface.empty()
+                                          ? "interface"
+                                          : nullptr;
+            if (missing != nullptr) {
+                const std::string what = "transport '" + config->transport + "' needs '" + missing +
+                                         "' in every [[replica]] (replica " +
+                                         std::to_string(r.id.value) + " has none)";
+                return transport_where ? ConfigError::at(*transport_where, what)
+                                       : ConfigError::global(what);
+            }
+        }
+        bool all_have_eal_args = true;
+        for (const ReplicaAddress& r : config->replicas) {
+            all_have_eal_args &= !r.eal_args.empty();
+        }
+        if (config->transport == "dpdk" && config->eal_args.empty() && !all_have_eal_args) {
+            return ConfigError::at(*transport_where,
+                                   "transport 'dpdk' needs eal_args (e.g. [\"--no-huge\", "
+                                   "\"--no-pci\", \"--no-shconf\", \"--vdev=net_af_packet0,"
+                                   "iface=veth0\"])");
+        }
     }
     if (n > kReplicasMax || n % 2 == 0) {
         return ConfigError::at(*replicas_where,
@@ -373,6 +451,18 @@ std::string format_config(const ClusterConfig& c) {
     o << "fsync = " << (c.fsync ? "true" : "false") << "\n";
     o << "transport = " << quote(c.transport) << "\n";
     o << "mtu_bytes = " << c.mtu_bytes << "\n";
+    if (c.transport != "udp") {
+        o << "framing = " << quote(c.framing) << "\n";
+        o << "ring_frames = " << c.ring_frames << "\n";
+        o << "af_packet_rx_version = " << c.af_packet_rx_version << "\n";
+    }
+    if (!c.eal_args.empty()) {
+        o << "eal_args = [";
+        for (size_t i = 0; i < c.eal_args.size(); i++) {
+            o << (i == 0 ? "" : ", ") << quote(c.eal_args[i]);
+        }
+        o << "]\n";
+    }
     o << "storage_backend = " << quote(c.storage_backend) << "\n";
     o << "segment_size_bytes = " << c.segment_size_bytes << "\n";
     o << "append_entries_max = " << c.append_entries_max << "\n";
@@ -384,6 +474,22 @@ std::string format_config(const ClusterConfig& c) {
         o << "host = " << quote(r.host) << "\n";
         o << "raft_port = " << r.raft_port << "\n";
         o << "client_port = " << r.client_port << "\n";
+        if (!r.mac.empty()) {
+            o << "mac = " << quote(r.mac) << "\n";
+        }
+        if (!r.interface.empty()) {
+            o << "interface = " << quote(r.interface) << "\n";
+        }
+        if (!r.dpdk_port.empty()) {
+            o << "dpdk_port = " << quote(r.dpdk_port) << "\n";
+        }
+        if (!r.eal_args.empty()) {
+            o << "eal_args = [";
+            for (size_t i = 0; i < r.eal_args.size(); i++) {
+                o << (i == 0 ? "" : ", ") << quote(r.eal_args[i]);
+            }
+            o << "]\n";
+        }
     }
     return o.str();
 }

@@ -13,7 +13,12 @@
 //   election_timeout_max_ms = 300
 //   heartbeat_interval_ms = 30
 //   fsync = true
-//   transport = "udp"                    # only "udp" for now
+//   transport = "udp"                    # udp | af_packet | dpdk
+//   framing = "ethernet"                 # af_packet, dpdk: ethernet | udp_ipv4
+//   ring_frames = 512                    # af_packet, dpdk: ring slots / descriptors
+//   af_packet_rx_version = 2             # af_packet: TPACKET_V2 (2) or V3 (3) receive ring
+//   eal_args = ["--no-huge", "--no-pci", "--no-shconf", "-m", "512",
+//               "--vdev=net_af_packet0,iface=veth0"]   # dpdk: EAL arguments
 //   mtu_bytes = 8192                     # 512 .. 65507 (largest UDP payload)
 //   storage_backend = "auto"             # auto | io_uring | thread
 //   segment_size_bytes = 67108864
@@ -26,6 +31,10 @@
 //   host = "127.0.0.1"                   # IPv4 address
 //   raft_port = 7001                     # 1 .. 65535; every host:port pair is unique
 //   client_port = 7101
+//   mac = "02:72:6c:00:00:01"            # af_packet, dpdk: required for every replica
+//   interface = "veth0"                  # af_packet: required for every replica
+//   dpdk_port = "net_af_packet0"         # dpdk: optional port name (default: the only port)
+//   eal_args = ["-a", "0000:3b:00.0"]    # dpdk: optional, this replica's own EAL arguments
 //
 // Strictness: an unknown key, a duplicate key or replica id, a missing replica field, a value of
 // the wrong type or out of range, election_timeout_min_ms >= election_timeout_max_ms,
@@ -57,6 +66,14 @@ struct ReplicaAddress {
     std::string host;
     uint16_t raft_port = 0;
     uint16_t client_port = 0;
+    // af_packet and dpdk transports: the replica's MAC address ("02:72:6c:00:00:01"), the
+    // interface it binds (af_packet, "veth0") and its DPDK port name (dpdk, "net_af_packet0").
+    std::string mac = {};
+    std::string interface = {};
+    std::string dpdk_port = {};
+    // dpdk: this replica's EAL arguments (its host's NIC or devices), replacing the top-level
+    // eal_args when not empty.
+    std::vector<std::string> eal_args = {};
 };
 
 inline constexpr size_t kReplicasMax = 7;
@@ -71,6 +88,12 @@ struct ClusterConfig {
     bool fsync = true;
     std::string transport = "udp";
     size_t mtu_bytes = 8192;
+    // af_packet and dpdk (dataplane/transport.h): wire framing, ring size, the af_packet
+    // receive ring version, and the EAL arguments of every dpdk replica in the process.
+    std::string framing = "ethernet";
+    size_t ring_frames = 512;
+    int af_packet_rx_version = 2;
+    std::vector<std::string> eal_args = {};
     std::string storage_backend = "auto";
     size_t segment_size_bytes = 64 << 20;
     size_t append_entries_max = 512;

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/e2e/netns.h"
 #include "bench/support/disk_floor.h"
 #include "bench/support/latency_histogram.h"
 #include "bench/support/lobster.h"
@@ -101,9 +102,9 @@ int run_cluster_bench(const ClusterBenchOptions& options) {
                      kOrderRecordBytes);
         return 2;
     }
-    if (options.transport != "udp") {
-        std::fprintf(stderr,
-                     "rlog bench: transport '%s' is not available yet; this build has udp\n",
+    const bool l2 = options.transport == "af_packet" || options.transport == "dpdk";
+    if (options.transport != "udp" && !l2) {
+        std::fprintf(stderr, "rlog bench: unknown transport '%s' (udp, af_packet or dpdk)\n",
                      options.transport.c_str());
         return 2;
     }
@@ -145,7 +146,9 @@ int run_cluster_bench(const ClusterBenchOptions& options) {
 
     BenchConfig config;
     config.add("replicas", std::to_string(options.replicas));
-    config.add("transport", options.transport + " on 127.0.0.1");
+    config.add("transport",
+               l2 ? options.transport + " on veth pairs and a bridge in a private network namespace"
+                  : options.transport + " on 127.0.0.1");
     config.add("fsync", options.fsync ? "on" : "off");
     config.add("workload", options.lobster_path.empty()
                                    ? "synthetic order flow (LOBSTER sample mix)"
@@ -187,7 +190,27 @@ int run_cluster_bench(const ClusterBenchOptions& options) {
         }
     }
 
-    // Cluster.
+    // Cluster. af_packet and dpdk run on a private Ethernet segment: a network namespace with
+    // one veth interface per replica, joined by a bridge. This thread enters it, so every
+    // replica thread, socket and DPDK device started from here on lives there; the namespace
+    // and everything in it are deleted when `lab` goes (after the replicas).
+    std::unique_ptr<NetnsLab> lab;
+    if (l2) {
+        Result<std::unique_ptr<NetnsLab>> made =
+                NetnsLab::create(std::max<size_t>(2, options.replicas), 9000);
+        if (!made.is_ok()) {
+            std::fprintf(stderr, "rlog bench: transport %s: %s\n", options.transport.c_str(),
+                         made.status().to_string().c_str());
+            return 1;
+        }
+        lab = std::move(made).value();
+        Status entered = lab->enter();
+        if (!entered.is_ok()) {
+            std::fprintf(stderr, "rlog bench: %s\n", entered.to_string().c_str());
+            return 1;
+        }
+        config.add("network_namespace", lab->name() + " (removed afterwards)");
+    }
     Result<std::vector<uint16_t>> ports = free_ports(2 * options.replicas);
     if (!ports.is_ok()) {
         std::fprintf(stderr, "rlog bench: %s\n", ports.status().to_string().c_str());
@@ -203,6 +226,14 @@ int run_cluster_bench(const ClusterBenchOptions& options) {
     for (uint32_t i = 0; i < options.replicas; i++) {
         cluster.replicas.push_back(node::ReplicaAddress{
                 NodeId{i + 1}, "127.0.0.1", ports.value()[2 * i], ports.value()[2 * i + 1]});
+        if (lab) {
+            cluster.replicas.back().mac = lab->ports()[i].mac;
+            cluster.replicas.back().interface = lab->ports()[i].interface;
+            cluster.replicas.back().dpdk_port = "net_af_packet" + std::to_string(i);
+        }
+    }
+    if (lab && options.transport == "dpdk") {
+        cluster.eal_args = dpdk_eal_args(*lab);
     }
     std::vector<std::unique_ptr<Replica>> replicas;
     for (const node::ReplicaAddress& r : cluster.replicas) {

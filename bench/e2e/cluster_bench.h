@@ -21,6 +21,8 @@ namespace rlog::bench {
 
 struct ClusterBenchOptions {
     uint32_t replicas = 3;
+    // udp on 127.0.0.1; af_packet or dpdk on a private Ethernet segment (bench/e2e/netns.h) that
+    // the bench creates, enters and deletes (needs root).
     std::string transport = "udp";
     bool fsync = true;
     double duration_s = 10;

@@ -254,9 +254,67 @@ TEST(ConfigTest, DuplicateAddressIsRejected) {
 
 TEST(ConfigTest, UnknownTransportAndBackendAreRejected) {
     expect_error(with_replicas("data_dir = \"/d\"\ntransport = \"tcp\"\n"),
-                 "line 2: unknown transport 'tcp' (supported: udp)");
+                 "line 2: unknown transport 'tcp' (supported: udp, af_packet, dpdk)");
     expect_error(with_replicas("data_dir = \"/d\"\nstorage_backend = \"aio\"\n"),
                  "line 2: unknown storage_backend 'aio' (supported: auto, io_uring, thread)");
+}
+
+TEST(ConfigTest, EthernetTransportsRoundTrip) {
+    ClusterConfig c;
+    c.data_dir = "/d/{id}";
+    c.transport = "dpdk";
+    c.framing = "udp_ipv4";
+    c.ring_frames = 1024;
+    c.af_packet_rx_version = 3;
+    c.eal_args = {"--no-huge", "--no-pci", "--vdev=net_af_packet0,iface=rlp0"};
+    for (uint32_t i = 1; i <= 3; ++i) {
+        c.replicas.push_back(ReplicaAddress{NodeId(i), "10.0.0." + std::to_string(i), 7001, 7101});
+        c.replicas.back().mac = "02:72:6c:00:00:0" + std::to_string(i);
+        c.replicas.back().interface = "rlp" + std::to_string(i);
+        c.replicas.back().dpdk_port = "net_af_packet" + std::to_string(i - 1);
+    }
+    c.replicas[1].eal_args = {"--no-huge", "--vdev=net_af_packet1,iface=rlp2"};
+    Result<ClusterConfig> r = parse_config(format_config(c));
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string() << "\n" << format_config(c);
+    const ClusterConfig& d = r.value();
+    EXPECT_EQ(d.transport, "dpdk");
+    EXPECT_EQ(d.framing, "udp_ipv4");
+    EXPECT_EQ(d.ring_frames, 1024u);
+    EXPECT_EQ(d.af_packet_rx_version, 3);
+    EXPECT_EQ(d.eal_args, c.eal_args);
+    ASSERT_EQ(d.replicas.size(), 3u);
+    EXPECT_EQ(d.replicas[2].mac, "02:72:6c:00:00:03");
+    EXPECT_EQ(d.replicas[2].interface, "rlp3");
+    EXPECT_EQ(d.replicas[2].dpdk_port, "net_af_packet2");
+    EXPECT_EQ(d.replicas[1].eal_args, c.replicas[1].eal_args);
+    EXPECT_TRUE(d.replicas[2].eal_args.empty());
+    EXPECT_EQ(format_config(d), format_config(c));
+}
+
+TEST(ConfigTest, EthernetTransportsNeedMacsInterfacesAndEalArgs) {
+    // kReplicas has no mac or interface.
+    expect_error(with_replicas("data_dir = \"/d\"\ntransport = \"af_packet\"\n"),
+                 "line 2: transport 'af_packet' needs 'mac' in every [[replica]] (replica 1");
+    std::string macs = "data_dir = \"/d\"\ntransport = \"dpdk\"\n";
+    for (int i = 1; i <= 3; i++) {
+        macs += "[[replica]]\nid = " + std::to_string(i) +
+                "\nhost = \"127.0.0.1\"\nraft_port = " + std::to_string(7000 + i) +
+                "\nclient_port = " + std::to_string(7100 + i) + "\nmac = \"02:00:00:00:00:0" +
+                std::to_string(i) + "\"\n";
+    }
+    expect_error(macs, "line 2: transport 'dpdk' needs eal_args");
+    std::string af = macs;
+    af.replace(af.find("\"dpdk\""), 6, "\"af_packet\"");
+    expect_error(af, "needs 'interface' in every [[replica]]");
+    std::string bad_mac = macs;
+    bad_mac.replace(bad_mac.find("02:00:00:00:00:02"), 17, "02:00:00:00:00:zz");
+    expect_error(bad_mac, "mac must look like 02:72:6c:00:00:01, got '02:00:00:00:00:zz'");
+    expect_error(with_replicas("data_dir = \"/d\"\nframing = \"vlan\"\n"),
+                 "line 2: unknown framing 'vlan' (supported: ethernet, udp_ipv4)");
+    expect_error(with_replicas("data_dir = \"/d\"\neal_args = [1]\n"),
+                 "eal_args must be an array of strings");
+    expect_error(with_replicas("data_dir = \"/d\"\naf_packet_rx_version = 1\n"),
+                 "af_packet_rx_version");
 }
 
 TEST(ConfigTest, SyntaxErrorHasALine) {
