@@ -16,6 +16,7 @@
 #include "bench/support/lobster.h"
 #include "bench/support/workload.h"
 #include "common/crc32c.h"
+#include "node/check_data.h"
 #include "node/client.h"
 #include "node/logging.h"
 
@@ -72,6 +73,7 @@ int run_client_command(const ClientCommandOptions& options) {
     client_options.endpoints = client_endpoints(config.value());
     client_options.cluster_id = config.value().cluster_id;
     client_options.client_id = options.client_id;
+    client_options.bind_host = options.bind_host;
     client_options.outstanding_max = options.outstanding;
     client_options.retry_timeout_us = options.retry_ms * 1000;
     client_options.mtu_bytes = config.value().mtu_bytes;
@@ -89,8 +91,28 @@ int run_client_command(const ClientCommandOptions& options) {
             std::fprintf(stderr, "rlog: cannot open %s for appending\n", options.acks_path.c_str());
             return 2;
         }
-        std::fprintf(acks_file, "# client_id request_no seq term index payload_crc\n");
+        std::fprintf(acks_file,
+                     "# client_id request_no seq term index payload_crc acked_unix_us "
+                     "latency_us\n");
     }
+    std::FILE* sent_file = nullptr;
+    if (!options.sent_path.empty()) {
+        sent_file = std::fopen(options.sent_path.c_str(), "a");
+        if (sent_file == nullptr) {
+            std::fprintf(stderr, "rlog: cannot open %s for appending\n", options.sent_path.c_str());
+            if (acks_file != nullptr) {
+                std::fclose(acks_file);
+            }
+            return 2;
+        }
+        std::fprintf(sent_file, "# client_id request_no payload_crc\n");
+    }
+    // Wall clock for the ack timestamps: an offset from the monotonic clock taken once.
+    const uint64_t unix_offset_us =
+            static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count()) -
+            Client::now_ns() / 1000;
 
     std::unordered_map<uint64_t, uint32_t> crc_by_request;
     std::vector<uint8_t> payload;
@@ -106,13 +128,26 @@ int run_client_command(const ClientCommandOptions& options) {
         if (now > deadline_ns) {
             break;
         }
-        while (submitted < count && c.outstanding() < options.outstanding) {
+        // Open loop: submission i is due at start + i / rate (never ahead of that).
+        const uint64_t allowed =
+                options.rate_per_s > 0 ? static_cast<uint64_t>(static_cast<double>(now - start_ns) /
+                                                               1e9 * options.rate_per_s) +
+                                                 1
+                                       : UINT64_MAX;
+        while (submitted < count && submitted < allowed && c.outstanding() < options.outstanding) {
             workload->next(&payload);
             Result<uint64_t> r = c.submit(payload, now);
             if (!r.is_ok()) {
                 break;
             }
-            crc_by_request[r.value()] = crc32c(payload.data(), payload.size());
+            const uint32_t crc = crc32c(payload.data(), payload.size());
+            crc_by_request[r.value()] = crc;
+            if (sent_file != nullptr) {
+                // Flushed before the request can be acknowledged and checked against it.
+                std::fprintf(sent_file, "%" PRIu64 " %" PRIu64 " %u\n", c.client_id(), r.value(),
+                             crc);
+                std::fflush(sent_file);
+            }
             submitted++;
         }
         done.clear();
@@ -127,11 +162,20 @@ int run_client_command(const ClientCommandOptions& options) {
             acked++;
             latency.record(a.acked_ns - a.intended_ns);
             if (acks_file != nullptr) {
-                AckRecord rec{c.client_id(), a.request_no,  a.seq,
-                              a.term.value,  a.index.value, crc_by_request[a.request_no]};
+                AckRecord rec{c.client_id(),
+                              a.request_no,
+                              a.seq,
+                              a.term.value,
+                              a.index.value,
+                              crc_by_request[a.request_no],
+                              unix_offset_us + a.acked_ns / 1000,
+                              std::max<uint64_t>(1, (a.acked_ns - a.intended_ns) / 1000)};
                 std::fprintf(acks_file, "%s\n", format_ack_line(rec).c_str());
             }
             crc_by_request.erase(a.request_no);
+        }
+        if (acks_file != nullptr && !done.empty()) {
+            std::fflush(acks_file);  // Readers (the soak status line) follow the file live.
         }
         if (done.empty()) {
             c.wait(1000);
@@ -139,6 +183,9 @@ int run_client_command(const ClientCommandOptions& options) {
     }
     if (acks_file != nullptr) {
         std::fclose(acks_file);
+    }
+    if (sent_file != nullptr) {
+        std::fclose(sent_file);
     }
     const double elapsed_s = static_cast<double>(Client::now_ns() - start_ns) / 1e9;
     const ClientCounters& k = c.counters();
@@ -155,8 +202,10 @@ int run_client_command(const ClientCommandOptions& options) {
 Result<ReplicaStream> read_replica_stream(const ClusterConfig& config,
                                           const ReplicaAddress& replica,
                                           uint64_t until_seq,
-                                          double timeout_s) {
+                                          double timeout_s,
+                                          const std::string& bind_host) {
     ClientOptions client_options;
+    client_options.bind_host = bind_host;
     client_options.endpoints = {replica.host + ":" + std::to_string(replica.client_port)};
     client_options.cluster_id = config.cluster_id;
     client_options.mtu_bytes = config.mtu_bytes;
@@ -260,7 +309,62 @@ int run_tail_command(const TailCommandOptions& options) {
     return 0;
 }
 
+namespace {
+
+int run_offline_check(const CheckCommandOptions& options, const std::vector<AckRecord>& acks) {
+    std::vector<ReplicaData> replicas;
+    for (const std::string& dir : options.data_dirs) {
+        Result<ReplicaData> d = read_replica_data(dir);
+        if (!d.is_ok()) {
+            std::fprintf(stderr, "rlog: %s\n", d.status().to_string().c_str());
+            return 1;
+        }
+        replicas.push_back(std::move(d).value());
+    }
+    std::vector<SentRecord> sent;
+    for (const std::string& path : options.sent_paths) {
+        Result<std::vector<SentRecord>> s = load_sent_file(path);
+        if (!s.is_ok()) {
+            std::fprintf(stderr, "rlog: %s\n", s.status().to_string().c_str());
+            return 2;
+        }
+        sent.insert(sent.end(), s.value().begin(), s.value().end());
+    }
+    DataCheckResult result = check_replica_data(replicas, acks, sent, !options.sent_paths.empty());
+    for (const std::string& v : result.history.violations) {
+        std::printf("VIOLATION %s\n", v.c_str());
+    }
+    std::printf("check (data directories): %" PRIu64
+                " acks against %zu replicas, committed "
+                "prefix %" PRIu64 " entries (%" PRIu64 " messages)%s: %zu violations\n",
+                result.history.acks_checked, replicas.size(), result.committed_index,
+                result.committed_seq, options.sent_paths.empty() ? "" : ", sent logs checked",
+                result.history.violations_total);
+    for (const std::string& n : result.notes) {
+        std::printf("  %s\n", n.c_str());
+    }
+    return result.history.passed() ? 0 : 1;
+}
+
+}  // namespace
+
 int run_check_command(const CheckCommandOptions& options) {
+    if (!options.data_dirs.empty()) {
+        std::vector<AckRecord> acks;
+        for (const std::string& path : options.ack_paths) {
+            Result<std::vector<AckRecord>> a = load_ack_file(path);
+            if (!a.is_ok()) {
+                std::fprintf(stderr, "rlog: %s\n", a.status().to_string().c_str());
+                return 2;
+            }
+            acks.insert(acks.end(), a.value().begin(), a.value().end());
+        }
+        return run_offline_check(options, acks);
+    }
+    if (options.config_path.empty()) {
+        std::fprintf(stderr, "rlog: check needs --config (live) or --data-dir (offline)\n");
+        return 2;
+    }
     Result<ClusterConfig> config = load_or_report(options.config_path);
     if (!config.is_ok()) {
         return 2;
@@ -280,8 +384,8 @@ int run_check_command(const CheckCommandOptions& options) {
     }
     std::vector<ReplicaStream> streams;
     for (const ReplicaAddress& r : config.value().replicas) {
-        Result<ReplicaStream> s =
-                read_replica_stream(config.value(), r, max_seq, options.timeout_s);
+        Result<ReplicaStream> s = read_replica_stream(config.value(), r, max_seq, options.timeout_s,
+                                                      options.bind_host);
         if (!s.is_ok()) {
             std::fprintf(stderr, "rlog: replica %u: %s\n", r.id.value,
                          s.status().to_string().c_str());

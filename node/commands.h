@@ -25,7 +25,14 @@ struct ClientCommandOptions {
     uint64_t retry_ms = 200;
     double timeout_s = 60;
     std::string acks_path;  // Empty: do not record acknowledgements.
+    // Empty: do not record submissions. Else one line per request submitted (before it is sent):
+    // "client_id request_no payload_crc", for `rlog check --sent` ("a message nobody sent").
+    std::string sent_path;
     uint64_t client_id = 0;
+    double rate_per_s = 0;  // 0: closed loop; else at most this many submissions per second.
+    // Local address of the client socket: loopback by default; a namespace's own address when
+    // the replicas are elsewhere (scripts/soak.sh).
+    std::string bind_host = "127.0.0.1";
 };
 
 struct TailCommandOptions {
@@ -37,9 +44,14 @@ struct TailCommandOptions {
 };
 
 struct CheckCommandOptions {
-    std::string config_path;
+    std::string config_path;  // Live check: read every replica's stream through its client port.
     std::vector<std::string> ack_paths;
     double timeout_s = 30;
+    // Offline check (instead of the live one when non-empty): read these replica data
+    // directories (see node/check_data.h); `sent_paths` adds the "nobody sent" check.
+    std::vector<std::string> data_dirs;
+    std::vector<std::string> sent_paths;
+    std::string bind_host = "127.0.0.1";  // Local address for the live check's reads.
 };
 
 struct ConfigCommandOptions {
@@ -62,6 +74,7 @@ std::vector<std::string> client_endpoints(const ClusterConfig& config);
 Result<ReplicaStream> read_replica_stream(const ClusterConfig& config,
                                           const ReplicaAddress& replica,
                                           uint64_t until_seq,
-                                          double timeout_s);
+                                          double timeout_s,
+                                          const std::string& bind_host = "127.0.0.1");
 
 }  // namespace rlog::node

@@ -145,8 +145,13 @@ Result<std::vector<AckRecord>> load_ack_file(const std::string& path) {
         AckRecord a;
         uint64_t crc = 0;
         std::string extra;
-        if (!(fields >> a.client_id >> a.request_no >> a.seq >> a.term >> a.index >> crc) ||
-            (fields >> extra) || crc > UINT32_MAX) {
+        bool ok = static_cast<bool>(fields >> a.client_id >> a.request_no >> a.seq >> a.term >>
+                                    a.index >> crc) &&
+                  crc <= UINT32_MAX;
+        if (ok && (fields >> a.acked_unix_us)) {
+            ok = static_cast<bool>(fields >> a.latency_us);
+        }
+        if (!ok || (fields.clear(), fields >> extra)) {
             return Status(ErrorCode::kInvalidArgument,
                           path + ":" + std::to_string(line_no) +
                                   ": expected 'client_id request_no seq term index crc'");
@@ -160,7 +165,10 @@ Result<std::vector<AckRecord>> load_ack_file(const std::string& path) {
 std::string format_ack_line(const AckRecord& a) {
     return std::to_string(a.client_id) + " " + std::to_string(a.request_no) + " " +
            std::to_string(a.seq) + " " + std::to_string(a.term) + " " + std::to_string(a.index) +
-           " " + std::to_string(a.payload_crc);
+           " " + std::to_string(a.payload_crc) +
+           (a.acked_unix_us != 0
+                    ? " " + std::to_string(a.acked_unix_us) + " " + std::to_string(a.latency_us)
+                    : std::string());
 }
 
 }  // namespace rlog::node

@@ -30,6 +30,11 @@ struct AckRecord {
     uint64_t term = 0;
     uint64_t index = 0;
     uint32_t payload_crc = 0;
+    // Optional (0: not recorded): wall-clock time of the acknowledgement in microseconds since
+    // the Unix epoch, and submit-to-acknowledgement latency in microseconds. Not checked; the
+    // soak report uses them for commit rates, stalls and latency percentiles.
+    uint64_t acked_unix_us = 0;
+    uint64_t latency_us = 0;
 };
 
 struct StreamRecord {
@@ -60,8 +65,9 @@ HistoryCheckResult check_history(const std::vector<AckRecord>& acks,
                                  bool allow_lag,
                                  size_t violations_max = 50);
 
-// One ack per line: "client_id request_no seq term index payload_crc" (decimal). Lines starting
-// with '#' are comments. Errors: kNotFound, kInvalidArgument naming the line.
+// One ack per line: "client_id request_no seq term index payload_crc [acked_unix_us latency_us]"
+// (decimal; the last two are optional, written when acked_unix_us != 0). Lines starting with '#'
+// are comments. Errors: kNotFound, kInvalidArgument naming the line.
 Result<std::vector<AckRecord>> load_ack_file(const std::string& path);
 std::string format_ack_line(const AckRecord& ack);
 

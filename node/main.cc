@@ -16,6 +16,7 @@
 #include "node/commands.h"
 #include "node/config.h"
 #include "node/logging.h"
+#include "node/ping.h"
 #include "node/replica.h"
 
 #include <CLI/CLI.hpp>
@@ -136,6 +137,12 @@ int main(int argc, char** argv) {
     client_cmd->add_option("--acks", client.acks_path,
                            "append one line per acknowledgement: client request seq term index");
     client_cmd->add_option("--client-id", client.client_id, "client id (default: random)");
+    client_cmd->add_option("--sent", client.sent_path,
+                           "append one line per submitted request: client request payload_crc");
+    client_cmd->add_option("--rate", client.rate_per_s,
+                           "submit at most this many messages per second (default: closed loop)");
+    client_cmd->add_option("--bind", client.bind_host,
+                           "local IPv4 address of the client socket (default 127.0.0.1)");
 
     // rlog tail
     rlog::node::TailCommandOptions tail;
@@ -150,10 +157,21 @@ int main(int argc, char** argv) {
     rlog::node::CheckCommandOptions check;
     CLI::App* check_cmd = app.add_subcommand(
             "check", "verify that every acknowledged message is on every replica exactly once");
-    check_cmd->add_option("--config", check.config_path, "cluster configuration file")->required();
+    check_cmd->add_option("--config", check.config_path,
+                          "cluster configuration file (live check of running replicas)");
     check_cmd->add_option("--acks", check.ack_paths, "ack files written by rlog client")
             ->required()
             ->check(CLI::ExistingFile);
+    check_cmd
+            ->add_option("--data-dir", check.data_dirs,
+                         "offline check of these replica data directories (stopped cluster)")
+            ->check(CLI::ExistingDirectory);
+    check_cmd
+            ->add_option("--sent", check.sent_paths,
+                         "sent logs of rlog client --sent: report messages nobody sent")
+            ->check(CLI::ExistingFile);
+    check_cmd->add_option("--bind", check.bind_host,
+                          "local IPv4 address for the live check (default 127.0.0.1)");
     check_cmd->add_option("--timeout", check.timeout_s, "seconds to wait for replicas to catch up");
 
     // rlog config
@@ -164,6 +182,19 @@ int main(int argc, char** argv) {
     config_cmd->add_option("--host", gen.host, "IPv4 address of every replica");
     config_cmd->add_option("--base-port", gen.base_port, "replica i uses base+2i and base+2i+1");
     config_cmd->add_option("--data-dir", gen.data_dir, "data directory, {id} is replaced");
+
+    // rlog ping
+    rlog::node::PingOptions ping;
+    CLI::App* ping_cmd = app.add_subcommand(
+            "ping", "ping-pong between two endpoints of a transport: its round-trip floor");
+    ping_cmd->add_option("--transport", ping.transport, "udp, af_packet or dpdk")
+            ->check(CLI::IsMember({"udp", "af_packet", "dpdk"}));
+    ping_cmd->add_option("--count", ping.count, "timed round trips");
+    ping_cmd->add_option("--payload-bytes", ping.payload_bytes, "bytes after the frame header")
+            ->check(CLI::Range(8, 8000));
+    ping_cmd->add_option("--af-packet-rx", ping.af_packet_rx_version,
+                         "af_packet receive ring: 2 (TPACKET_V2, default) or 3 (TPACKET_V3)")
+            ->check(CLI::IsMember({2, 3}));
 
     CLI11_PARSE(app, argc, argv);
     if (*bench_cmd && log_level_option->count() == 0 && log_file.empty()) {
@@ -192,6 +223,9 @@ int main(int argc, char** argv) {
         }
         if (*config_cmd) {
             return rlog::node::run_config_command(gen);
+        }
+        if (*ping_cmd) {
+            return rlog::node::run_ping(ping);
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "rlog: %s\n", e.what());

@@ -12,8 +12,10 @@ packages=(
   libspdlog-dev libfmt-dev  # node/: logging
   libtomlplusplus-dev     # node/: configuration files (TOML)
   libjemalloc-dev         # the rlog binary's allocator
+  libdpdk-dev             # dataplane/: the dpdk transport (and its net_af_packet/net_memif PMDs)
   clang-format            # formatting check
   iproute2 procps         # tests: namespaces, process control
+  nftables e2fsprogs python3  # scripts/soak.sh: partitions and loss, disk images, the report
 )
 
 missing=()

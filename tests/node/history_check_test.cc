@@ -142,5 +142,33 @@ TEST(HistoryCheckTest, AckFileRoundTripsAndRejectsGarbage) {
     EXPECT_EQ(load_ack_file(path).status().code(), ErrorCode::kNotFound);
 }
 
+TEST(HistoryCheckTest, AckFileWithTimesRoundTrips) {
+    const std::string path = ::testing::TempDir() + "/acks_times_test.txt";
+    AckRecord timed = ack(1, 10, 1);
+    timed.acked_unix_us = 1'700'000'000'123'456;
+    timed.latency_us = 789;
+    {
+        std::ofstream out(path);
+        out << format_ack_line(timed) << "\n" << format_ack_line(ack(2, 10, 2)) << "\n";
+    }
+    Result<std::vector<AckRecord>> loaded = load_ack_file(path);
+    ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
+    ASSERT_EQ(loaded.value().size(), 2u);
+    EXPECT_EQ(loaded.value()[0].acked_unix_us, timed.acked_unix_us);
+    EXPECT_EQ(loaded.value()[0].latency_us, 789u);
+    EXPECT_EQ(loaded.value()[1].acked_unix_us, 0u);
+    {
+        std::ofstream out(path);
+        out << "1 2 3 4 5 6 7\n";  // A time without a latency.
+    }
+    EXPECT_FALSE(load_ack_file(path).is_ok());
+    {
+        std::ofstream out(path);
+        out << "1 2 3 4 5 6 7 8 9\n";  // One field too many.
+    }
+    EXPECT_FALSE(load_ack_file(path).is_ok());
+    std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace rlog::node
