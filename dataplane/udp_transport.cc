@@ -79,6 +79,10 @@ class UdpTransport final : public Transport {
         return consumed;
     }
 
+    // TODO(security): frames are not authenticated and their source address is not checked
+    // against the sender they claim, so anything that can reach a raft port can pose as a
+    // replica (a forged append response can make a leader count a copy that does not exist).
+    // Peers must sit on a trusted network until frames carry a keyed MAC.
     size_t poll_burst(std::span<RxFrame> out) noexcept override {
         const size_t want = std::min(out.size(), rx_.size());
         const uint64_t errors_before = socket_->receive_errors();

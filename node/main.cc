@@ -134,9 +134,13 @@ int main(int argc, char** argv) {
     client_cmd->add_option("--outstanding", client.outstanding, "messages in flight at once");
     client_cmd->add_option("--retry-ms", client.retry_ms, "resend after this many ms unanswered");
     client_cmd->add_option("--timeout", client.timeout_s, "give up after this many seconds");
-    client_cmd->add_option("--acks", client.acks_path,
-                           "append one line per acknowledgement: client request seq term index");
-    client_cmd->add_option("--client-id", client.client_id, "client id (default: random)");
+    client_cmd->add_option(
+            "--acks", client.acks_path,
+            "append one line per acknowledgement: client_id request_no seq term index "
+            "payload_crc32c acked_unix_us latency_us");
+    client_cmd->add_option("--client-id", client.client_id,
+                           "client id (default: random); never reuse one: a reused id's requests "
+                           "are refused as stale or conflict");
     client_cmd->add_option("--sent", client.sent_path,
                            "append one line per submitted request: client request payload_crc");
     client_cmd->add_option("--rate", client.rate_per_s,
@@ -180,7 +184,9 @@ int main(int argc, char** argv) {
     config_cmd->add_option("--replicas", gen.replicas, "number of replicas")
             ->check(CLI::Range(1, 7));
     config_cmd->add_option("--host", gen.host, "IPv4 address of every replica");
-    config_cmd->add_option("--base-port", gen.base_port, "replica i uses base+2i and base+2i+1");
+    config_cmd->add_option(
+            "--base-port", gen.base_port,
+            "replica N (from 1) uses ports base+2(N-1) (raft) and base+2(N-1)+1 (client)");
     config_cmd->add_option("--data-dir", gen.data_dir, "data directory, {id} is replaced");
 
     // rlog ping

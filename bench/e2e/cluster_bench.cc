@@ -2,10 +2,12 @@
 
 #include "bench/e2e/cluster_bench.h"
 
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -93,6 +95,20 @@ std::optional<node::ReplicaStatus> find_leader(const std::vector<std::unique_ptr
     return best;
 }
 
+// Set by SIGINT/SIGTERM during a udp run: the load stops, the replicas stop, and the temporary
+// data directory is removed as after a normal run.
+std::atomic<bool> g_interrupted{false};
+
+void on_interrupt(int) {
+    g_interrupted.store(true);
+}
+
+// True when `path` can be created or truncated for writing (checked before a long run).
+bool writable(const std::string& path) {
+    std::ofstream probe(path, std::ios::app);
+    return static_cast<bool>(probe);
+}
+
 }  // namespace
 
 int run_cluster_bench(const ClusterBenchOptions& options) {
@@ -100,6 +116,30 @@ int run_cluster_bench(const ClusterBenchOptions& options) {
     if (options.payload_bytes < kOrderRecordBytes) {
         std::fprintf(stderr, "rlog bench: --payload-bytes must be at least %zu\n",
                      kOrderRecordBytes);
+        return 2;
+    }
+    if (options.payload_bytes > node::submit_data_max(options.mtu_bytes)) {
+        std::fprintf(stderr,
+                     "rlog bench: --payload-bytes %zu does not fit one client datagram of --mtu "
+                     "%zu (at most %zu)\n",
+                     options.payload_bytes, options.mtu_bytes,
+                     node::submit_data_max(options.mtu_bytes));
+        return 2;
+    }
+    if (!(options.duration_s > 0)) {
+        std::fprintf(stderr, "rlog bench: --duration must be positive\n");
+        return 2;
+    }
+    if (options.rate_per_s < 0) {
+        std::fprintf(stderr, "rlog bench: --rate must not be negative (0 means closed loop)\n");
+        return 2;
+    }
+    if (!options.json_path.empty() && !writable(options.json_path)) {
+        std::fprintf(stderr, "rlog bench: cannot write %s\n", options.json_path.c_str());
+        return 2;
+    }
+    if (!options.svg_path.empty() && !writable(options.svg_path)) {
+        std::fprintf(stderr, "rlog bench: cannot write %s\n", options.svg_path.c_str());
         return 2;
     }
     const bool l2 = options.transport == "af_packet" || options.transport == "dpdk";
@@ -261,11 +301,23 @@ int run_cluster_bench(const ClusterBenchOptions& options) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
 
+    // From here until the load ends, SIGINT/SIGTERM stop the load instead of the process, so the
+    // replicas stop and the data directory (and namespace) are removed as after a full run.
+    struct sigaction interrupt_action {};
+    interrupt_action.sa_handler = on_interrupt;
+    sigemptyset(&interrupt_action.sa_mask);
+    struct sigaction previous_int {};
+    struct sigaction previous_term {};
+    sigaction(SIGINT, &interrupt_action, &previous_int);
+    sigaction(SIGTERM, &interrupt_action, &previous_term);
+
     // Client.
     node::ClientOptions client_options;
     client_options.endpoints = node::client_endpoints(cluster);
     client_options.cluster_id = cluster.cluster_id;
-    client_options.seed = options.seed;
+    // A fresh client id every run (not one derived from --seed): a run on a kept --data-dir
+    // continues the old log, whose sessions would refuse a reused id's requests as stale.
+    client_options.seed = 0;
     client_options.outstanding_max = options.rate_per_s > 0 ? 65536 : options.outstanding;
     client_options.retry_timeout_us = 500'000;
     client_options.mtu_bytes = cluster.mtu_bytes;
@@ -311,7 +363,8 @@ int run_cluster_bench(const ClusterBenchOptions& options) {
     };
     while (true) {
         const uint64_t now = node::monotonic_ns();
-        const bool more = now < end_ns && (options.messages == 0 || submitted < options.messages);
+        const bool more = now < end_ns && (options.messages == 0 || submitted < options.messages) &&
+                          !g_interrupted.load(std::memory_order_relaxed);
         if (!more) {
             if (load_end_ns == 0) {
                 load_end_ns = now;
@@ -367,6 +420,8 @@ int run_cluster_bench(const ClusterBenchOptions& options) {
         }
     }
     progress.finish();
+    sigaction(SIGINT, &previous_int, nullptr);
+    sigaction(SIGTERM, &previous_term, nullptr);
     const uint64_t measured_end_ns = node::monotonic_ns();
 
     // Let every replica apply everything that was acknowledged, then stop and verify.
@@ -445,6 +500,12 @@ int run_cluster_bench(const ClusterBenchOptions& options) {
     config.add("refused_messages", std::to_string(refused));
     config.add("client_retries", std::to_string(client.counters().retries));
 
+    if (acks.empty()) {
+        result.violations.push_back("no message was acknowledged");
+    }
+    if (g_interrupted.load()) {
+        config.add("interrupted", "yes (SIGINT or SIGTERM): load stopped early");
+    }
     std::fputs(format_text_report(config, result).c_str(), stdout);
     if (!options.json_path.empty()) {
         std::ofstream out(options.json_path);
@@ -464,11 +525,10 @@ int run_cluster_bench(const ClusterBenchOptions& options) {
             return 1;
         }
     }
-    if (acks.empty()) {
-        std::fprintf(stderr, "rlog bench: no message was acknowledged\n");
+    if (!result.passed()) {
         return 1;
     }
-    return result.passed() ? 0 : 1;
+    return g_interrupted.load() ? 130 : 0;  // 128 + SIGINT, as a shell reports an interrupt.
 }
 
 }  // namespace rlog::bench
