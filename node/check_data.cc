@@ -235,30 +235,22 @@ DataCheckResult check_replica_data(const std::vector<ReplicaData>& replicas,
 }
 
 Result<std::vector<SentRecord>> load_sent_file(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) {
-        return Status(ErrorCode::kNotFound, "cannot open sent file " + path);
-    }
     std::vector<SentRecord> sent;
-    std::string line;
-    size_t line_no = 0;
-    while (std::getline(in, line)) {
-        line_no++;
-        if (line.empty() || line[0] == '#') {
-            continue;
-        }
-        std::istringstream fields(line);
-        SentRecord s;
-        uint64_t crc = 0;
-        std::string extra;
-        if (!(fields >> s.client_id >> s.request_no >> crc) || (fields >> extra) ||
-            crc > UINT32_MAX) {
-            return Status(ErrorCode::kInvalidArgument,
-                          path + ":" + std::to_string(line_no) +
-                                  ": expected 'client_id request_no payload_crc'");
-        }
-        s.payload_crc = static_cast<uint32_t>(crc);
-        sent.push_back(s);
+    Status s = read_record_lines(path, "sent file", "client_id request_no payload_crc",
+                                 [&](std::istringstream& fields) {
+                                     SentRecord r;
+                                     uint64_t crc = 0;
+                                     std::string extra;
+                                     if (!(fields >> r.client_id >> r.request_no >> crc) ||
+                                         (fields >> extra) || crc > UINT32_MAX) {
+                                         return false;
+                                     }
+                                     r.payload_crc = static_cast<uint32_t>(crc);
+                                     sent.push_back(r);
+                                     return true;
+                                 });
+    if (!s.is_ok()) {
+        return s;
     }
     return sent;
 }

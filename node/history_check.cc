@@ -128,12 +128,14 @@ HistoryCheckResult check_history(const std::vector<AckRecord>& acks,
     return result;
 }
 
-Result<std::vector<AckRecord>> load_ack_file(const std::string& path) {
+Status read_record_lines(const std::string& path,
+                         const char* what,
+                         const char* expected,
+                         const std::function<bool(std::istringstream&)>& parse) {
     std::ifstream in(path);
     if (!in) {
-        return Status(ErrorCode::kNotFound, "cannot open ack file " + path);
+        return Status(ErrorCode::kNotFound, std::string("cannot open ") + what + " " + path);
     }
-    std::vector<AckRecord> acks;
     std::string line;
     size_t line_no = 0;
     while (std::getline(in, line)) {
@@ -142,22 +144,37 @@ Result<std::vector<AckRecord>> load_ack_file(const std::string& path) {
             continue;
         }
         std::istringstream fields(line);
-        AckRecord a;
-        uint64_t crc = 0;
-        std::string extra;
-        bool ok = static_cast<bool>(fields >> a.client_id >> a.request_no >> a.seq >> a.term >>
-                                    a.index >> crc) &&
-                  crc <= UINT32_MAX;
-        if (ok && (fields >> a.acked_unix_us)) {
-            ok = static_cast<bool>(fields >> a.latency_us);
-        }
-        if (!ok || (fields.clear(), fields >> extra)) {
+        if (!parse(fields)) {
             return Status(ErrorCode::kInvalidArgument,
-                          path + ":" + std::to_string(line_no) +
-                                  ": expected 'client_id request_no seq term index crc'");
+                          path + ":" + std::to_string(line_no) + ": expected '" + expected + "'");
         }
-        a.payload_crc = static_cast<uint32_t>(crc);
-        acks.push_back(a);
+    }
+    return Status::ok();
+}
+
+Result<std::vector<AckRecord>> load_ack_file(const std::string& path) {
+    std::vector<AckRecord> acks;
+    Status s = read_record_lines(
+            path, "ack file", "client_id request_no seq term index crc [acked_us latency_us]",
+            [&](std::istringstream& fields) {
+                AckRecord a;
+                uint64_t crc = 0;
+                std::string extra;
+                bool ok = static_cast<bool>(fields >> a.client_id >> a.request_no >> a.seq >>
+                                            a.term >> a.index >> crc) &&
+                          crc <= UINT32_MAX;
+                if (ok && (fields >> a.acked_unix_us)) {
+                    ok = static_cast<bool>(fields >> a.latency_us);
+                }
+                if (!ok || (fields.clear(), fields >> extra)) {
+                    return false;
+                }
+                a.payload_crc = static_cast<uint32_t>(crc);
+                acks.push_back(a);
+                return true;
+            });
+    if (!s.is_ok()) {
+        return s;
     }
     return acks;
 }

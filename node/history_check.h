@@ -16,6 +16,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -69,6 +71,15 @@ HistoryCheckResult check_history(const std::vector<AckRecord>& acks,
 // (decimal; the last two are optional, written when acked_unix_us != 0). Lines starting with '#'
 // are comments. Errors: kNotFound, kInvalidArgument naming the line.
 Result<std::vector<AckRecord>> load_ack_file(const std::string& path);
+
+// Reads a record file line by line, skipping blank lines and '#' comments, and calls `parse`
+// with each remaining line's fields; `parse` returns false when the line is malformed, and the
+// read stops with kInvalidArgument "path:line: expected '<expected>'". `what` names the file in
+// the kNotFound error ("ack file", "sent file").
+Status read_record_lines(const std::string& path,
+                         const char* what,
+                         const char* expected,
+                         const std::function<bool(std::istringstream&)>& parse);
 std::string format_ack_line(const AckRecord& ack);
 
 }  // namespace rlog::node
