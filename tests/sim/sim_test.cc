@@ -55,6 +55,9 @@ void run_seed(uint64_t seed, size_t replicas) {
     SimConfig cfg;
     cfg.seed = seed;
     cfg.replicas = replicas;
+    // One, two or three simulated seconds of faults: longer runs reach more leader changes
+    // (the multi-term histories where commit-rule bugs hide) at a cost the CI budget allows.
+    cfg.chaos_us = 1'000'000 * (1 + seed % 3);
     SimCluster sim(cfg);
     bool ok = sim.run();
     if (!ok) {
