@@ -64,6 +64,8 @@ struct MessageChannel::Impl {
     std::vector<uint8_t> tx_arena;  // kTxBatchFrames frames of mtu_bytes each.
     std::vector<TxFrame> tx_frames;
     size_t tx_count = 0;
+    bool lends = false;     // The transport lends transmit buffers (tx_buffer/send_lent).
+    size_t lent_count = 0;  // Frames encoded into lent buffers, not yet sent.
 
     // Receive side.
     std::vector<RxFrame> rx_frames;
@@ -73,6 +75,8 @@ struct MessageChannel::Impl {
     size_t recent_next = 0;
 
     void flush() noexcept;
+    void flush_lent() noexcept;
+    std::span<uint8_t> lend(NodeId to, size_t bytes) noexcept;
     void send_one(const consensus::Message& msg) noexcept;
     size_t handle_frame(const RxFrame& rx, std::vector<consensus::Message>* out) noexcept;
     size_t deliver(std::span<const uint8_t> bytes, std::vector<consensus::Message>* out) noexcept;
@@ -98,6 +102,7 @@ MessageChannel::MessageChannel(Transport* transport, ChannelOptions options)
     s.mtu_bytes = transport->mtu_bytes();
     s.segment_payload = frame_payload_max(s.mtu_bytes);
     s.next_message_id = initial_message_id();
+    s.lends = transport->lends_tx_buffers();
     s.tx_arena.resize(kTxBatchFrames * s.mtu_bytes);
     s.tx_frames.resize(kTxBatchFrames);
     s.rx_frames.resize(kRxBurstMax);
@@ -110,6 +115,8 @@ void MessageChannel::send(std::span<const consensus::Message> messages) noexcept
     for (const consensus::Message& msg : messages) {
         impl_->send_one(msg);
     }
+    // At most one of the two holds frames (each flushes the other before taking one).
+    impl_->flush_lent();
     impl_->flush();
 }
 
@@ -146,6 +153,38 @@ void MessageChannel::Impl::flush() noexcept {
     tx_count = 0;
 }
 
+void MessageChannel::Impl::flush_lent() noexcept {
+    if (lent_count == 0) {
+        return;
+    }
+    const size_t sent = transport->send_lent(lent_count);
+    RLOG_ASSERT(sent <= lent_count);
+    stats.send_dropped += lent_count - sent;
+    lent_count = 0;
+}
+
+std::span<uint8_t> MessageChannel::Impl::lend(NodeId to, size_t bytes) noexcept {
+    if (!lends) {
+        return {};
+    }
+    std::span<uint8_t> out = transport->tx_buffer(to, bytes);
+    if (out.empty() && lent_count > 0) {
+        // Perhaps the transport's burst of lent buffers is full: send it and ask again.
+        flush_lent();
+        out = transport->tx_buffer(to, bytes);
+    }
+    if (out.empty()) {
+        // This frame takes the copying path; the frames lent before it go first.
+        flush_lent();
+        return {};
+    }
+    RLOG_ASSERT(out.size() == bytes);
+    // Frames queued on the copying path go before this one.
+    flush();
+    lent_count++;
+    return out;
+}
+
 void MessageChannel::Impl::send_one(const consensus::Message& msg) noexcept {
     encoded.clear();
     encode_message(msg, &encoded);
@@ -164,17 +203,24 @@ void MessageChannel::Impl::send_one(const consensus::Message& msg) noexcept {
     h.message_id = next_message_id++;
     h.message_length = static_cast<uint32_t>(length);
     for (size_t i = 0; i < segments; i++) {
-        if (tx_count == kTxBatchFrames) {
-            flush();
-        }
-        RLOG_ASSERT(tx_count < kTxBatchFrames);
         const size_t offset = i * segment_payload;
         const size_t part = std::min(segment_payload, length - offset);
         h.segment_index = static_cast<uint16_t>(i);
         h.payload_length = static_cast<uint32_t>(part);
+        const std::span<const uint8_t> payload(encoded.data() + offset, part);
+        // Zero-copy when the transport lends a buffer: the frame is encoded straight into it.
+        const std::span<uint8_t> lent = lend(msg.to, kFrameHeaderBytes + part);
+        if (!lent.empty()) {
+            const size_t frame_length = encode_frame(h, payload, lent);
+            RLOG_ASSERT(frame_length == lent.size());
+            continue;
+        }
+        if (tx_count == kTxBatchFrames) {
+            flush();
+        }
+        RLOG_ASSERT(tx_count < kTxBatchFrames);
         std::span<uint8_t> slot(tx_arena.data() + tx_count * mtu_bytes, mtu_bytes);
-        const size_t frame_length =
-                encode_frame(h, std::span<const uint8_t>(encoded.data() + offset, part), slot);
+        const size_t frame_length = encode_frame(h, payload, slot);
         RLOG_ASSERT(frame_length <= mtu_bytes);
         tx_frames[tx_count] = TxFrame{msg.to, slot.first(frame_length)};
         tx_count++;

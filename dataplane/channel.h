@@ -57,7 +57,11 @@ class MessageChannel {
     // frame is split into segments of mtu_bytes - kFrameHeaderBytes; the frames of many messages
     // are collected and handed to the transport in bursts. Each message gets the next message_id
     // of this sender (starting from a clock value, so a restarted sender does not reuse recent
-    // ids). Frames the transport does not send are counted as send_dropped; Raft's
+    // ids). When the transport lends transmit buffers (Transport::tx_buffer, dpdk) each frame is
+    // encoded straight into one and the lent buffers are sent with send_lent: no copy after
+    // encoding; otherwise, or for a frame the transport will not lend a buffer for, frames are
+    // encoded into the channel's own buffer and sent with send_burst. Frame order is kept across
+    // the two paths. Frames the transport does not send are counted as send_dropped; Raft's
     // retransmission covers them. Never blocks.
     void send(std::span<const consensus::Message> messages) noexcept;
 

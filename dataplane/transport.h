@@ -62,6 +62,11 @@ struct TransportStats {
     // af_packet and dpdk: send_burst calls that stopped early because the transmit ring (or the
     // device's descriptors or the mbuf pool) was full.
     uint64_t ring_full_stalls = 0;
+    // Frames send_burst copied from the caller's bytes into a packet buffer of the transport's
+    // own. Counted by dpdk, whose frames sent through tx_buffer/send_lent are encoded in place
+    // and never counted here; udp and af_packet always copy (into the kernel or the ring) and
+    // leave it 0.
+    uint64_t tx_copied = 0;
 };
 
 struct PeerAddress {
@@ -118,6 +123,33 @@ class Transport {
     // counted in send_errors and skipped). Frames after a full socket or ring are not sent,
     // counted in send_would_block and not included. stats().frames_sent counts what was sent.
     virtual size_t send_burst(std::span<const TxFrame> frames) noexcept = 0;
+
+    // Buffer lending, for transmitting without a copy (optional; dpdk lends, udp and af_packet
+    // do not). The sender asks for a buffer per frame, writes the whole frame into it, then sends
+    // every buffer it was lent with one send_lent call:
+    //
+    //   tx_buffer(peer, bytes): `bytes` bytes of writable space inside one of the transport's own
+    //   packet buffers (dpdk: an mbuf's data area after the L2 header of ethernet.h, already
+    //   written for `peer` and `bytes`), lent for one frame of exactly `bytes` bytes to `peer`.
+    //   Empty when the backend does not lend, the peer is unknown, `bytes` is 0 or more than
+    //   mtu_bytes, the frame would not fit one packet buffer, burst_max buffers are lent already
+    //   (send_lent first), or no packet buffer is free. Nothing is counted for an empty span: the
+    //   caller falls back to send_burst, which counts the frame as usual.
+    //
+    //   send_lent(count): transmits the first `count` buffers lent since the last send_lent, in
+    //   the order they were lent, and releases any lent after them unsent and uncounted (the
+    //   caller gave them back). Returns how many were sent (a prefix); the rest did not fit the
+    //   device's transmit ring: released, counted in send_would_block and ring_full_stalls.
+    //   stats().frames_sent and bytes_sent count what was sent, as for send_burst.
+    //   REQUIRES: count <= buffers lent since the last send_lent.
+    //
+    // Lifetime: a lent buffer stays valid and untouched by send_burst and poll_burst until the
+    // next send_lent (or the transport's destruction, which releases it unsent); writing to it
+    // afterwards is a use-after-free. A failed tx_buffer leaves earlier lent buffers valid.
+    // Send side only, like send_burst.
+    virtual bool lends_tx_buffers() const noexcept { return false; }
+    virtual std::span<uint8_t> tx_buffer(NodeId /*peer*/, size_t /*bytes*/) noexcept { return {}; }
+    virtual size_t send_lent(size_t /*count*/) noexcept { return 0; }
 
     // Receives up to `out.size()` frames without blocking; returns how many were written.
     virtual size_t poll_burst(std::span<RxFrame> out) noexcept = 0;

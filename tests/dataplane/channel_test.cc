@@ -3,8 +3,10 @@
 // Tests of MessageChannel (dataplane/channel.h) over the in-memory fake network: delivery of
 // every message type, bursts, segmentation of large messages, and the receive-side defences
 // (lost, duplicated and reordered segments, garbled, foreign and misaddressed frames), each
-// checked through the counters in ChannelStats. DESIGN.md: "a lost segment drops the message
-// and Raft's retransmission covers it"; "a short, long or garbled frame is counted and dropped".
+// checked through the counters in ChannelStats; and the zero-copy send path through a transport
+// that lends its transmit buffers (Transport::tx_buffer/send_lent). DESIGN.md: "a lost segment
+// drops the message and Raft's retransmission covers it"; "a short, long or garbled frame is
+// counted and dropped".
 
 #include "dataplane/channel.h"
 
@@ -67,6 +69,75 @@ size_t segments_for(size_t bytes, size_t mtu) {
 Message big_append(uint64_t salt, size_t entries = 40) {
     return test::make_append(entries, 64, salt);
 }
+
+// A transport that lends transmit buffers, over an endpoint of the fake network: at most
+// `lend_max` buffers per send_lent, the `refuse_every`-th tx_buffer request and the one after it
+// refused (so the channel's retry after send_lent is refused too; 0: none), and
+// send_lent transmits at most `ring_free` frames (the rest count as not sent). It records how
+// each frame came in, so a test can check that the channel encoded frames into lent buffers.
+class LendingTransport final : public Transport {
+  public:
+    LendingTransport(Transport* inner, size_t lend_max)
+            : inner_(inner), buffers_(lend_max, std::vector<uint8_t>(inner->mtu_bytes())) {}
+
+    size_t refuse_every = 0;
+    size_t ring_free = SIZE_MAX;
+    size_t lent_total = 0;  // Buffers handed out by tx_buffer.
+    size_t lent_sent = 0;   // Lent frames passed on by send_lent.
+    size_t send_lent_calls = 0;
+    size_t copied_frames = 0;  // Frames that came through send_burst (the copying path).
+    std::vector<char> path;    // 'L' (lent) or 'C' (copied) per frame passed on, in order.
+
+    bool lends_tx_buffers() const noexcept override { return true; }
+    std::span<uint8_t> tx_buffer(NodeId peer, size_t bytes) noexcept override {
+        asks_++;
+        if (lent_.size() == buffers_.size() || bytes == 0 || bytes > mtu_bytes() ||
+            (refuse_every != 0 && asks_ % refuse_every <= 1)) {
+            return {};
+        }
+        std::vector<uint8_t>& b = buffers_[lent_.size()];
+        std::fill(b.begin(), b.end(), 0xEE);  // Whatever was there before must be overwritten.
+        lent_.push_back(TxFrame{peer, std::span<const uint8_t>(b.data(), bytes)});
+        lent_total++;
+        return {b.data(), bytes};
+    }
+    size_t send_lent(size_t count) noexcept override {
+        EXPECT_LE(count, lent_.size());
+        send_lent_calls++;
+        const uint64_t before = inner_->stats().frames_sent;
+        const size_t n = std::min(count, ring_free);
+        size_t sent = 0;
+        while (sent < n) {
+            const size_t k =
+                    inner_->send_burst(std::span<const TxFrame>(lent_).subspan(sent, n - sent));
+            if (k == 0) {
+                break;
+            }
+            sent += k;
+        }
+        lent_sent += sent;
+        path.insert(path.end(), sent, 'L');
+        lent_.clear();
+        return inner_->stats().frames_sent - before;
+    }
+    size_t send_burst(std::span<const TxFrame> frames) noexcept override {
+        const size_t n = inner_->send_burst(frames);
+        copied_frames += n;
+        path.insert(path.end(), n, 'C');
+        return n;
+    }
+    size_t poll_burst(std::span<RxFrame> out) noexcept override { return inner_->poll_burst(out); }
+    void wait_readable(uint64_t timeout_us) noexcept override { inner_->wait_readable(timeout_us); }
+    const char* name() const noexcept override { return "lending"; }
+    size_t mtu_bytes() const noexcept override { return inner_->mtu_bytes(); }
+    const TransportStats& stats() const noexcept override { return inner_->stats(); }
+
+  private:
+    Transport* inner_;
+    std::vector<std::vector<uint8_t>> buffers_;
+    std::vector<TxFrame> lent_;
+    size_t asks_ = 0;
+};
 
 TEST(ChannelTest, DeliversEveryMessageType) {
     FakeNetwork net(FakeNetworkOptions{});
@@ -391,6 +462,75 @@ TEST(ChannelTest, FramesToUnknownPeersAreCountedAsSendDropped) {
     a.send({&m, 1});
     EXPECT_EQ(a.stats().send_dropped, 1u);
     EXPECT_EQ(net.stats().frames_sent, 0u);
+}
+
+TEST(ChannelTest, LentBuffersCarrySingleAndSegmentedMessagesIntact) {
+    FakeNetwork net(FakeNetworkOptions{});  // mtu 1500.
+    LendingTransport lender(net.endpoint(NodeId(1)), 4);
+    MessageChannel a(&lender, channel_options(1));
+    MessageChannel b(net.endpoint(NodeId(2)), channel_options(2));
+    std::vector<Message> sent = test::one_of_each_type();
+    const Message big = big_append(3, 200);
+    const size_t big_segments = segments_for(encoded_size(big), 1500);
+    EXPECT_GT(big_segments, 8u);  // More than two bursts of lent buffers.
+    sent.push_back(big);
+    sent.push_back(test::make_message(MessageType::kAppendResponse, 5));
+    a.send(sent);
+    EXPECT_EQ(a.stats().segments_sent, sent.size() - 1 + big_segments);
+    EXPECT_EQ(a.stats().send_dropped, 0u);
+    // Every frame was encoded into a lent buffer and sent through send_lent, in bursts of at
+    // most 4: nothing took the copying path.
+    EXPECT_EQ(lender.copied_frames, 0u);
+    EXPECT_EQ(lender.lent_total, a.stats().segments_sent);
+    EXPECT_EQ(lender.lent_sent, a.stats().segments_sent);
+    EXPECT_GE(lender.send_lent_calls, a.stats().segments_sent / 4);
+    EXPECT_EQ(drain(&net, NodeId(2), &b), sent);
+    EXPECT_EQ(dropped_total(b), 0u);
+}
+
+TEST(ChannelTest, RefusedLendingFallsBackToCopyingAndKeepsOrder) {
+    FakeNetwork net(FakeNetworkOptions{});
+    LendingTransport lender(net.endpoint(NodeId(1)), 8);
+    lender.refuse_every = 5;
+    MessageChannel a(&lender, channel_options(1));
+    MessageChannel b(net.endpoint(NodeId(2)), channel_options(2));
+    std::vector<Message> sent;
+    for (uint64_t i = 0; i < 100; i++) {
+        sent.push_back(test::make_message(MessageType::kAppendResponse, i));
+    }
+    sent.push_back(big_append(4));
+    a.send(sent);
+    EXPECT_EQ(a.stats().send_dropped, 0u);
+    EXPECT_GT(lender.copied_frames, 0u);
+    EXPECT_GT(lender.lent_sent, lender.copied_frames);
+    EXPECT_EQ(lender.copied_frames + lender.lent_sent, a.stats().segments_sent);
+    const std::string path(lender.path.begin(), lender.path.end());
+    EXPECT_NE(path.find("LC"), std::string::npos);
+    EXPECT_NE(path.find("CL"), std::string::npos);
+    // The fake network neither drops nor reorders: the messages arrive in the order sent.
+    EXPECT_EQ(drain(&net, NodeId(2), &b), sent);
+}
+
+TEST(ChannelTest, LentFramesTheTransportDoesNotSendAreSendDropped) {
+    FakeNetwork net(FakeNetworkOptions{});
+    LendingTransport lender(net.endpoint(NodeId(1)), 16);
+    lender.ring_free = 3;  // Each send_lent transmits 3 frames; the rest are released unsent.
+    MessageChannel a(&lender, channel_options(1));
+    MessageChannel b(net.endpoint(NodeId(2)), channel_options(2));
+    std::vector<Message> sent;
+    for (uint64_t i = 0; i < 10; i++) {
+        sent.push_back(test::make_message(MessageType::kVoteResponse, i));
+    }
+    a.send(sent);
+    EXPECT_EQ(lender.send_lent_calls, 1u);
+    EXPECT_EQ(a.stats().send_dropped, 7u);
+    std::vector<Message> got = drain(&net, NodeId(2), &b);
+    EXPECT_EQ(got, std::vector<Message>(sent.begin(), sent.begin() + 3));
+    // A frame to an unknown peer through a lending transport is counted the same way.
+    Message m = test::make_message(MessageType::kVoteRequest);
+    m.to = NodeId(9);
+    a.send({&m, 1});
+    EXPECT_EQ(a.stats().send_dropped, 8u);
 }
 
 TEST(ChannelTest, MessageIdsIncreasePerSender) {

@@ -4,13 +4,14 @@
 // TPACKET_V3 receive rings and with the udp_ipv4 framing, dpdk): two endpoints of the
 // same kind exchange single frames, a burst larger than the transmit ring, a message of many
 // segments through MessageChannel, garbled and foreign packets that must be counted and dropped,
-// and a peer that restarts. udp runs on 127.0.0.1; af_packet on a veth pair in a network
-// namespace the suite creates and deletes; dpdk on net_af_packet virtual devices over another
-// such pair, without hugepages or PCI (the EAL is initialised once for the whole process).
-// A transport this machine cannot run (not root, no DPDK in the build, the EAL refusing)
-// is skipped with GTEST_SKIP and the reason printed, never passed. Lost, duplicated and reordered
-// segments are covered deterministically over the fake transport in channel_test.cc.
-// Waiting loops have generous deadlines only to turn a hang into a failure.
+// a peer that restarts, and buffer lending (dpdk lends transmit buffers, so the channel's frames
+// reach the device without a copy: tx_copied stays 0; the others lend none). udp runs on 127.0.0.1;
+// af_packet on a veth pair in a network namespace the suite creates and deletes; dpdk on
+// net_af_packet virtual devices over another such pair, without hugepages or PCI (the EAL is
+// initialised once for the whole process). A transport this machine cannot run (not root, no DPDK
+// in the build, the EAL refusing) is skipped with GTEST_SKIP and the reason printed, never passed.
+// Lost, duplicated and reordered segments are covered deterministically over the fake transport in
+// channel_test.cc. Waiting loops have generous deadlines only to turn a hang into a failure.
 
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -273,6 +274,10 @@ TEST_P(TransportConformanceTest, SingleFramesBothWays) {
     EXPECT_EQ(a_->stats().frames_sent, sent.size());
     EXPECT_EQ(b_->stats().frames_received, sent.size());
     EXPECT_EQ(b_->stats().frames_foreign, 0u);
+    // dpdk: every frame was encoded straight into an mbuf. udp and af_packet never count it.
+    EXPECT_EQ(a_->lends_tx_buffers(), kind_ == "dpdk");
+    EXPECT_EQ(a_->stats().tx_copied, 0u);
+    EXPECT_EQ(b_->stats().tx_copied, 0u);
 }
 
 TEST_P(TransportConformanceTest, BurstLargerThanTheRing) {
@@ -319,6 +324,12 @@ TEST_P(TransportConformanceTest, BurstLargerThanTheRing) {
     EXPECT_TRUE(in_order);
     EXPECT_EQ(a_->stats().frames_sent, kFrames);
     EXPECT_EQ(a_->stats().send_errors, 0u);
+    if (kind_ == "dpdk") {
+        // send_burst copies the caller's bytes into mbufs (resubmitted frames are copied again).
+        EXPECT_GE(a_->stats().tx_copied, kFrames);
+    } else {
+        EXPECT_EQ(a_->stats().tx_copied, 0u);
+    }
     if (kind_ == "af_packet") {
         // The first call fills the 256-slot transmit ring and stops there.
         EXPECT_LT(first_call, kFrames);
@@ -340,6 +351,56 @@ TEST_P(TransportConformanceTest, LargeSegmentedMessage) {
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0], m);
     EXPECT_EQ(b.stats().reassembly_dropped, 0u);
+    EXPECT_EQ(a_->stats().frames_sent, a.stats().segments_sent);
+    EXPECT_EQ(a_->stats().tx_copied, 0u);  // dpdk: 8 KiB frames encoded in place, too.
+}
+
+TEST_P(TransportConformanceTest, LentBuffersAreSentInOrderOrNotLent) {
+    std::span<uint8_t> first = a_->tx_buffer(NodeId(2), 100);
+    if (kind_ != "dpdk") {
+        EXPECT_FALSE(a_->lends_tx_buffers());
+        EXPECT_TRUE(first.empty());
+        EXPECT_EQ(a_->send_lent(0), 0u);
+        return;
+    }
+    // Refused without counting: an unknown peer, no bytes, more than mtu_bytes.
+    EXPECT_TRUE(a_->tx_buffer(NodeId(7), 100).empty());
+    EXPECT_TRUE(a_->tx_buffer(NodeId(2), 0).empty());
+    EXPECT_TRUE(a_->tx_buffer(NodeId(2), kMtu + 1).empty());
+    // Three buffers lent, filled with marked frames; only the first two sent, the third
+    // released unsent.
+    ASSERT_EQ(first.size(), 100u);
+    std::span<uint8_t> second = a_->tx_buffer(NodeId(2), kMtu);
+    std::span<uint8_t> third = a_->tx_buffer(NodeId(2), 50);
+    ASSERT_EQ(second.size(), kMtu);
+    ASSERT_EQ(third.size(), 50u);
+    std::fill(first.begin(), first.end(), uint8_t{0xA1});
+    std::fill(second.begin(), second.end(), uint8_t{0xB2});
+    std::fill(third.begin(), third.end(), uint8_t{0xC3});
+    EXPECT_EQ(a_->send_lent(2), 2u);
+    EXPECT_EQ(a_->stats().frames_sent, 2u);
+    EXPECT_EQ(a_->stats().bytes_sent, 100u + kMtu);
+    EXPECT_EQ(a_->stats().send_errors, 0u);
+    EXPECT_EQ(a_->stats().send_would_block, 0u);
+    EXPECT_EQ(a_->stats().tx_copied, 0u);
+    std::vector<std::vector<uint8_t>> got;
+    RxFrame rx[8];
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (got.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+        const size_t n = b_->poll_burst(rx);
+        for (size_t i = 0; i < n; i++) {
+            got.emplace_back(rx[i].data, rx[i].data + rx[i].length);
+        }
+        if (n == 0) {
+            b_->wait_readable(1000);
+        }
+    }
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0], std::vector<uint8_t>(100, 0xA1));
+    EXPECT_EQ(got[1], std::vector<uint8_t>(kMtu, 0xB2));
+    // Nothing else arrives (the released third buffer was not sent).
+    b_->wait_readable(20000);
+    EXPECT_EQ(b_->poll_burst(rx), 0u);
 }
 
 TEST_P(TransportConformanceTest, GarbledAndForeignPacketsAreCountedAndDropped) {
