@@ -307,20 +307,32 @@ ProtocolError parse_response(std::span<const uint8_t> payload, ParsedResponse* o
     return finish(r);
 }
 
-RequestBuilder::RequestBuilder(size_t payload_bytes_max) : payload_bytes_max_(payload_bytes_max) {
-    RLOG_ASSERT(payload_bytes_max_ >= kPayloadHeaderBytes + kSubmitHeaderBytes);
+PayloadBuilder::PayloadBuilder(size_t payload_bytes_max, size_t smallest_item_bytes)
+        : payload_bytes_max_(payload_bytes_max) {
+    RLOG_ASSERT(payload_bytes_max_ >= kPayloadHeaderBytes + smallest_item_bytes);
     buffer_.reserve(payload_bytes_max_);
     start_payload(&buffer_);
 }
 
-void RequestBuilder::reset() {
+void PayloadBuilder::reset() {
     count_ = 0;
     start_payload(&buffer_);
 }
 
+void PayloadBuilder::added() {
+    count_ += 1;
+    RLOG_ASSERT(count_ <= kItemsPerPayloadMax);
+    RLOG_ASSERT(buffer_.size() <= payload_bytes_max_);
+}
+
+std::span<const uint8_t> PayloadBuilder::payload() {
+    write_count(&buffer_, count_);
+    return buffer_;
+}
+
 bool RequestBuilder::add_submit(const SubmitOp& op) {
     const size_t need = kSubmitHeaderBytes + op.data.size();
-    if (count_ >= kItemsPerPayloadMax || buffer_.size() + need > payload_bytes_max_) {
+    if (!fits(need)) {
         return false;
     }
     put<uint8_t>(&buffer_, kSubmitKind);
@@ -330,13 +342,12 @@ bool RequestBuilder::add_submit(const SubmitOp& op) {
     put<uint64_t>(&buffer_, op.request_no);
     put<uint64_t>(&buffer_, op.ack_below);
     put_bytes(&buffer_, op.data);
-    count_ += 1;
-    RLOG_ASSERT(buffer_.size() <= payload_bytes_max_);
+    added();
     return true;
 }
 
 bool RequestBuilder::add_read(const ReadOp& op) {
-    if (count_ >= kItemsPerPayloadMax || buffer_.size() + kReadOpBytes > payload_bytes_max_) {
+    if (!fits(kReadOpBytes)) {
         return false;
     }
     put<uint8_t>(&buffer_, kReadKind);
@@ -345,29 +356,12 @@ bool RequestBuilder::add_read(const ReadOp& op) {
     put<uint64_t>(&buffer_, op.client_id);
     put<uint64_t>(&buffer_, op.read_id);
     put<uint64_t>(&buffer_, op.from_seq);
-    count_ += 1;
-    RLOG_ASSERT(buffer_.size() <= payload_bytes_max_);
+    added();
     return true;
 }
 
-std::span<const uint8_t> RequestBuilder::payload() {
-    write_count(&buffer_, count_);
-    return buffer_;
-}
-
-ResponseBuilder::ResponseBuilder(size_t payload_bytes_max) : payload_bytes_max_(payload_bytes_max) {
-    RLOG_ASSERT(payload_bytes_max_ >= kPayloadHeaderBytes + kAckBytes);
-    buffer_.reserve(payload_bytes_max_);
-    start_payload(&buffer_);
-}
-
-void ResponseBuilder::reset() {
-    count_ = 0;
-    start_payload(&buffer_);
-}
-
 bool ResponseBuilder::add_ack(const AckReply& a) {
-    if (count_ >= kItemsPerPayloadMax || buffer_.size() + kAckBytes > payload_bytes_max_) {
+    if (!fits(kAckBytes)) {
         return false;
     }
     put<uint8_t>(&buffer_, kAckKind);
@@ -377,14 +371,14 @@ bool ResponseBuilder::add_ack(const AckReply& a) {
     put<uint64_t>(&buffer_, a.seq);
     put<uint64_t>(&buffer_, a.term.value);
     put<uint64_t>(&buffer_, a.index.value);
-    count_ += 1;
+    added();
     return true;
 }
 
 bool ResponseBuilder::add_redirect(const RedirectReply& d) {
     RLOG_ASSERT(d.leader_endpoint.size() <= UINT16_MAX);
     const size_t need = kRedirectHeaderBytes + d.leader_endpoint.size();
-    if (count_ >= kItemsPerPayloadMax || buffer_.size() + need > payload_bytes_max_) {
+    if (!fits(need)) {
         return false;
     }
     put<uint8_t>(&buffer_, kRedirectKind);
@@ -394,12 +388,12 @@ bool ResponseBuilder::add_redirect(const RedirectReply& d) {
     put<uint64_t>(&buffer_, d.client_id);
     put<uint64_t>(&buffer_, d.request_no);
     buffer_.insert(buffer_.end(), d.leader_endpoint.begin(), d.leader_endpoint.end());
-    count_ += 1;
+    added();
     return true;
 }
 
 bool ResponseBuilder::add_reject(const RejectReply& j) {
-    if (count_ >= kItemsPerPayloadMax || buffer_.size() + kRejectBytes > payload_bytes_max_) {
+    if (!fits(kRejectBytes)) {
         return false;
     }
     put<uint8_t>(&buffer_, kRejectKind);
@@ -407,7 +401,7 @@ bool ResponseBuilder::add_reject(const RejectReply& j) {
     put_zeros(&buffer_, 6);
     put<uint64_t>(&buffer_, j.client_id);
     put<uint64_t>(&buffer_, j.request_no);
-    count_ += 1;
+    added();
     return true;
 }
 
@@ -415,8 +409,7 @@ long ResponseBuilder::add_read_result(uint64_t client_id,
                                       uint64_t read_id,
                                       uint64_t last_committed_seq,
                                       std::span<const ReadEntry> entries) {
-    if (count_ >= kItemsPerPayloadMax ||
-        buffer_.size() + kReadResultHeaderBytes > payload_bytes_max_) {
+    if (!fits(kReadResultHeaderBytes)) {
         return -1;
     }
     const size_t count_at = buffer_.size() + 4;
@@ -443,14 +436,8 @@ long ResponseBuilder::add_read_result(uint64_t client_id,
         packed += 1;
     }
     std::memcpy(buffer_.data() + count_at, &packed, sizeof(packed));
-    count_ += 1;
-    RLOG_ASSERT(buffer_.size() <= payload_bytes_max_);
+    added();
     return static_cast<long>(packed);
-}
-
-std::span<const uint8_t> ResponseBuilder::payload() {
-    write_count(&buffer_, count_);
-    return buffer_;
 }
 
 size_t write_client_frame(dataplane::FrameKind kind,

@@ -171,14 +171,10 @@ const char* protocol_error_name(ProtocolError error);
 ProtocolError parse_request(std::span<const uint8_t> payload, ParsedRequest* out);
 ProtocolError parse_response(std::span<const uint8_t> payload, ParsedResponse* out);
 
-// Packs request ops into one payload of at most `payload_bytes_max` bytes (client_payload_max).
-// add_* returns false, leaving the builder unchanged, when the op does not fit (or the item count
-// is at its maximum); the caller then sends and starts a new one.
-class RequestBuilder {
+// The part of a payload builder that does not depend on the direction: the buffer (which starts
+// with the payload header), the item count, and the bound on both.
+class PayloadBuilder {
   public:
-    explicit RequestBuilder(size_t payload_bytes_max);
-    bool add_submit(const SubmitOp& op);
-    bool add_read(const ReadOp& op);
     size_t count() const { return count_; }
     bool empty() const { return count_ == 0; }
     size_t size_bytes() const { return buffer_.size(); }
@@ -186,17 +182,38 @@ class RequestBuilder {
     std::span<const uint8_t> payload();
     void reset();
 
-  private:
+  protected:
+    // Requires: payload_bytes_max fits the header and one item of `smallest_item_bytes`.
+    PayloadBuilder(size_t payload_bytes_max, size_t smallest_item_bytes);
+    // True when one more item of `item_bytes` fits within the count and size bounds.
+    bool fits(size_t item_bytes) const {
+        return count_ < kItemsPerPayloadMax && buffer_.size() + item_bytes <= payload_bytes_max_;
+    }
+    // Records one item written to `buffer_`.
+    void added();
+
     size_t payload_bytes_max_;
     size_t count_ = 0;
     // Invariant: buffer_.size() <= payload_bytes_max_; starts with the 4-byte payload header.
     std::vector<uint8_t> buffer_;
 };
 
-// Packs response replies into one payload of at most `payload_bytes_max` bytes.
-class ResponseBuilder {
+// Packs request ops into one payload of at most `payload_bytes_max` bytes (client_payload_max).
+// add_* returns false, leaving the builder unchanged, when the op does not fit (or the item count
+// is at its maximum); the caller then sends and starts a new one.
+class RequestBuilder : public PayloadBuilder {
   public:
-    explicit ResponseBuilder(size_t payload_bytes_max);
+    explicit RequestBuilder(size_t payload_bytes_max)
+            : PayloadBuilder(payload_bytes_max, kSubmitHeaderBytes) {}
+    bool add_submit(const SubmitOp& op);
+    bool add_read(const ReadOp& op);
+};
+
+// Packs response replies into one payload of at most `payload_bytes_max` bytes.
+class ResponseBuilder : public PayloadBuilder {
+  public:
+    explicit ResponseBuilder(size_t payload_bytes_max)
+            : PayloadBuilder(payload_bytes_max, kAckBytes) {}
     bool add_ack(const AckReply& reply);
     bool add_redirect(const RedirectReply& reply);
     bool add_reject(const RejectReply& reply);
@@ -206,16 +223,6 @@ class ResponseBuilder {
                          uint64_t read_id,
                          uint64_t last_committed_seq,
                          std::span<const ReadEntry> entries);
-    size_t count() const { return count_; }
-    bool empty() const { return count_ == 0; }
-    size_t size_bytes() const { return buffer_.size(); }
-    std::span<const uint8_t> payload();
-    void reset();
-
-  private:
-    size_t payload_bytes_max_;
-    size_t count_ = 0;
-    std::vector<uint8_t> buffer_;
 };
 
 // Wraps `payload` in one frame (segment 0 of 1) into `out`, which must hold
